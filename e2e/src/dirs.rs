@@ -1,0 +1,94 @@
+//! Where the framework reads and writes: the checkout, the state directory, the tool cache.
+//!
+//! Nothing here touches `~/.kube/config`: every kubeconfig lives under the state directory.
+
+use std::path::{Path, PathBuf};
+
+/// The project's name, used for the shared download cache.
+pub const PROJECT: &str = "istio-mc-kind";
+
+/// Overrides the state directory (default `target/mesh/` in the checkout).
+pub const STATE_DIR_ENV: &str = "MESH_STATE_DIR";
+/// Overrides the tool cache (default `$XDG_CACHE_HOME/istio-mc-kind`).
+pub const CACHE_DIR_ENV: &str = "MESH_CACHE_DIR";
+
+/// The top of the checkout, found from this crate's own location so that `cargo xtask`
+/// works from any directory.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the e2e crate lives one level below the workspace root")
+        .to_owned()
+}
+
+/// The pins file of this checkout.
+pub fn pins_file() -> PathBuf {
+    workspace_root().join(crate::pins::FILE_NAME)
+}
+
+/// Everything a run writes: kubeconfigs, certificates, rendered files, `state.json`.
+pub fn state_dir() -> PathBuf {
+    state_dir_from(std::env::var_os(STATE_DIR_ENV).map(PathBuf::from))
+}
+
+fn state_dir_from(env: Option<PathBuf>) -> PathBuf {
+    env.filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| workspace_root().join("target").join("mesh"))
+}
+
+/// The shared download cache, so several checkouts reuse one download.
+///
+/// `MESH_CACHE_DIR`, else `$XDG_CACHE_HOME/istio-mc-kind`, else `~/.cache/istio-mc-kind`
+/// (on macOS `~/Library/Caches/istio-mc-kind`).
+pub fn default_cache_dir() -> Result<PathBuf, String> {
+    cache_dir_from(
+        std::env::var_os(CACHE_DIR_ENV).map(PathBuf::from),
+        std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from),
+        std::env::var_os("HOME").map(PathBuf::from),
+        cfg!(target_os = "macos"),
+    )
+}
+
+fn cache_dir_from(
+    explicit: Option<PathBuf>,
+    xdg: Option<PathBuf>,
+    home: Option<PathBuf>,
+    macos: bool,
+) -> Result<PathBuf, String> {
+    let nonempty = |p: Option<PathBuf>| p.filter(|p| p.is_absolute());
+    if let Some(dir) = explicit.filter(|p| !p.as_os_str().is_empty()) {
+        return Ok(dir);
+    }
+    if let Some(xdg) = nonempty(xdg) {
+        return Ok(xdg.join(PROJECT));
+    }
+    let home = nonempty(home).ok_or_else(|| {
+        format!("cannot find a cache directory: HOME is not set; pass --cache-dir or set {CACHE_DIR_ENV}")
+    })?;
+    Ok(if macos {
+        home.join("Library/Caches").join(PROJECT)
+    } else {
+        home.join(".cache").join(PROJECT)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_dir_precedence() {
+        let p = |s: &str| Some(PathBuf::from(s));
+        assert_eq!(cache_dir_from(p("/c"), p("/x"), p("/h"), false).unwrap(), PathBuf::from("/c"));
+        assert_eq!(cache_dir_from(None, p("/x"), p("/h"), false).unwrap(), PathBuf::from("/x/istio-mc-kind"));
+        assert_eq!(cache_dir_from(None, p("rel"), p("/h"), false).unwrap(), PathBuf::from("/h/.cache/istio-mc-kind"));
+        assert_eq!(cache_dir_from(None, None, p("/h"), true).unwrap(), PathBuf::from("/h/Library/Caches/istio-mc-kind"));
+        assert!(cache_dir_from(None, None, None, false).unwrap_err().contains("--cache-dir"));
+    }
+
+    #[test]
+    fn state_dir_defaults_under_target() {
+        assert_eq!(state_dir_from(None), workspace_root().join("target/mesh"));
+        assert_eq!(state_dir_from(Some(PathBuf::from("/s"))), PathBuf::from("/s"));
+    }
+}

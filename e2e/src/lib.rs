@@ -1,0 +1,9 @@
+//! Multi-primary, multi-network Istio on kind: the framework behind `cargo xtask`.
+//!
+//! Data flows one way: config → plan → steps → state → tests. Pure modules (`config`,
+//! `pins`, `net`, `render`) take values and return values; edge modules take a toolbox,
+//! a provider or a client that tests can replace.
+
+pub mod config;
+pub mod dirs;
+pub mod pins;
