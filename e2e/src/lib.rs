@@ -4,6 +4,7 @@
 //! `pins`, `net`, `render`) take values and return values; edge modules take a toolbox,
 //! a provider or a client that tests can replace.
 
+pub mod certs;
 pub mod config;
 pub mod dirs;
 pub mod pins;
