@@ -7,4 +7,5 @@
 pub mod certs;
 pub mod config;
 pub mod dirs;
+pub mod net;
 pub mod pins;
