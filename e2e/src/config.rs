@@ -327,8 +327,8 @@ impl Topology {
     /// Checks the helloworld placement against the pinned sample images: every placed
     /// version needs an image, and every pinned version must run somewhere so the routing
     /// checks can see each one answer.
-    pub fn check_sample_pins(&self, pins: &crate::pins::Pins) -> Result<(), ConfigError> {
-        let pinned = &pins.samples.helloworld;
+    pub fn check_sample_pins(&self, samples: &crate::pins::SamplePins) -> Result<(), ConfigError> {
+        let pinned = &samples.helloworld;
         for c in &self.clusters {
             if let Some(v) = c
                 .helloworld
@@ -645,7 +645,7 @@ helloworld = [{apps2}]
             r#""v2", "v9""#,
         ))
         .unwrap();
-        let err = t.check_sample_pins(&pins()).unwrap_err();
+        let err = t.check_sample_pins(&pins().samples).unwrap_err();
         assert_eq!(
             err.to_string(),
             "invalid topology: clusters[cluster2].helloworld: helloworld v9 has no image under [samples.helloworld] in versions.toml (pinned: v1, v2); use one of those or pin an image for v9"
@@ -654,7 +654,9 @@ helloworld = [{apps2}]
 
     #[test]
     fn rule_every_pinned_version_runs_somewhere() {
-        Topology::default().check_sample_pins(&pins()).unwrap();
+        Topology::default()
+            .check_sample_pins(&pins().samples)
+            .unwrap();
         let t = parse(&two_clusters(
             "cluster2",
             "network2",
@@ -663,7 +665,7 @@ helloworld = [{apps2}]
             "",
         ))
         .unwrap();
-        let err = t.check_sample_pins(&pins()).unwrap_err();
+        let err = t.check_sample_pins(&pins().samples).unwrap_err();
         assert_eq!(
             err.to_string(),
             "invalid topology: clusters.helloworld: helloworld v2 runs in no cluster; add \"v2\" to the helloworld list of one cluster"

@@ -9,3 +9,4 @@ pub mod config;
 pub mod dirs;
 pub mod net;
 pub mod pins;
+pub mod render;
