@@ -10,7 +10,7 @@ use e2e::config::{ClusterName, Topology};
 use e2e::net::DockerNetwork;
 use e2e::pins::{IstioVersion, Pins};
 use e2e::render::remote_secret::RemoteAccess;
-use e2e::render::{MeshInputs, placeholder_cacerts, render_mesh, write_rendered};
+use e2e::render::{MeshInputs, WriteError, placeholder_cacerts, render_mesh, write_rendered};
 
 use crate::output::usage;
 
@@ -92,8 +92,12 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
     })?;
 
     let out = args.out.clone().unwrap_or_else(|| state.join("rendered"));
-    write_rendered(&out, &rendered)
-        .with_context(|| format!("writing the rendered files to {}", out.display()))?;
+    write_rendered(&out, &rendered).map_err(|e| match e {
+        // A wrong --out is bad input (exit 2); a failing disk is not.
+        WriteError::NotOurs(_) | WriteError::NotADirectory(_) => usage(e.to_string()),
+        io => anyhow::Error::new(io)
+            .context(format!("writing the rendered files to {}", out.display())),
+    })?;
 
     let files: usize = rendered.iter().map(|c| c.files.len()).sum();
     println!(
@@ -157,4 +161,58 @@ fn load_cluster_ca(
         root_cert: read("root-cert.pem")?,
         cert_chain: read("cert-chain.pem")?,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh directory under the system temp dir, removed on drop.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(tag: &str) -> Self {
+            let dir =
+                std::env::temp_dir().join(format!("xtask-render-{tag}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            Self(dir)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn cluster_ca_files_are_all_or_nothing() {
+        let certs = TempDir::new("ca");
+        let cluster: ClusterName = "cluster1".parse().unwrap();
+        assert!(
+            load_cluster_ca(&certs.0, &cluster).unwrap().is_none(),
+            "no files: placeholders"
+        );
+
+        let dir = certs.0.join("cluster1");
+        std::fs::create_dir_all(&dir).unwrap();
+        for name in ["ca-cert.pem", "ca-key.pem", "root-cert.pem"] {
+            std::fs::write(dir.join(name), format!("pem of {name}")).unwrap();
+        }
+        let err = load_cluster_ca(&certs.0, &cluster).unwrap_err();
+        assert!(err.is::<crate::output::Usage>(), "bad input, exit 2");
+        assert!(
+            err.to_string()
+                .starts_with("cert-chain.pem is missing from"),
+            "{err}"
+        );
+
+        std::fs::write(dir.join("cert-chain.pem"), "pem of cert-chain.pem").unwrap();
+        let pem = load_cluster_ca(&certs.0, &cluster).unwrap().unwrap();
+        assert_eq!(pem.ca_cert, "pem of ca-cert.pem");
+        assert_eq!(pem.ca_key, "pem of ca-key.pem");
+        assert_eq!(pem.root_cert, "pem of root-cert.pem");
+        assert_eq!(pem.cert_chain, "pem of cert-chain.pem");
+    }
 }
