@@ -412,6 +412,13 @@ mod tests {
             }
 
             #[test]
+            fn a_slash_24_or_wider_always_fits_six_clusters(net in network()) {
+                // The top block (broadcast) and at most one gateway block are lost.
+                prop_assume!(net.subnet.prefix_len() <= 24);
+                prop_assert!(allocate_metallb_ranges(&net, 6).is_ok());
+            }
+
+            #[test]
             fn allocation_is_deterministic(net in network(), n in 1usize..12) {
                 prop_assert_eq!(allocate_metallb_ranges(&net, n), allocate_metallb_ranges(&net, n));
             }

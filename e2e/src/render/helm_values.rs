@@ -98,6 +98,9 @@ pub fn eastwest_gateway(cluster: &ClusterConfig, facts: VersionFacts) -> Gateway
         ("istio".to_owned(), EASTWEST_ISTIO_LABEL.to_owned()),
     ]);
     if facts.gateway_needs_pod_network_label {
+        // `labels` is the only pod-label value the pre-1.26 chart has; it also lands on the
+        // Service, which `networkGateway` labels the same way, so that Service carries the
+        // key twice with one value (1.24.1 `templates/service.yaml`, `deployment.yaml`).
         labels.insert(NETWORK_LABEL.to_owned(), cluster.network.to_string());
     }
     GatewayValues {
