@@ -98,6 +98,13 @@ fn write_file(path: &Path, bytes: &[u8], secret: bool) -> Result<(), WriteError>
     }
     let mut file = options.open(path).map_err(io(path))?;
     file.write_all(bytes).map_err(io(path))?;
+    #[cfg(unix)]
+    if !secret {
+        // The same modes whatever the umask, so two renders are identical on disk.
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(fs::Permissions::from_mode(0o644))
+            .map_err(io(path))?;
+    }
     file.sync_all().map_err(io(path))
 }
 
