@@ -198,7 +198,9 @@ fn render_cluster(
         &samples::helloworld_service(),
         false,
     );
-    for version in &cluster.helloworld {
+    let mut versions: Vec<_> = cluster.helloworld.iter().collect();
+    versions.sort(); // file order, whatever order the topology lists them in
+    for version in versions {
         let image = samples.helloworld.get(version.as_str()).ok_or_else(|| {
             missing(
                 "helloworld image",
