@@ -155,27 +155,45 @@ fn snapshots_default_row_every_file_and_other_rows_where_they_differ() {
         .iter()
         .find(|(r, _)| r.version == pins.default)
         .unwrap();
+    let mut expected = BTreeSet::new();
     snapshot_settings().bind(|| {
         for cluster in default_out {
             for file in &cluster.files {
-                insta::assert_snapshot!(
-                    snapshot_name(default_row, &cluster.cluster, &file.name),
-                    redacted(file)
-                );
+                let name = snapshot_name(default_row, &cluster.cluster, &file.name);
+                insta::assert_snapshot!(name.clone(), redacted(file));
+                expected.insert(name);
             }
         }
         for (row, out) in rows.iter().filter(|(r, _)| r.version != pins.default) {
             let differ = differing_files(default_out, out);
             for cluster in out {
                 for file in cluster.files.iter().filter(|f| differ.contains(&f.name)) {
-                    insta::assert_snapshot!(
-                        snapshot_name(row, &cluster.cluster, &file.name),
-                        redacted(file)
-                    );
+                    let name = snapshot_name(row, &cluster.cluster, &file.name);
+                    insta::assert_snapshot!(name.clone(), redacted(file));
+                    expected.insert(name);
                 }
             }
         }
     });
+    // No stale snapshot of a file that is no longer rendered (the kubeconfig one belongs to
+    // `the_remote_secret_carries_a_kubeconfig_for_the_peer`).
+    let row_versions: Vec<String> = pins
+        .istio
+        .iter()
+        .map(|r| format!("{}__", r.version))
+        .collect();
+    let on_disk: BTreeSet<String> = std::fs::read_dir(root().join("snapshots"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter_map(|n| n.strip_suffix(".snap").map(str::to_owned))
+        .filter(|n| {
+            row_versions.iter().any(|v| n.starts_with(v.as_str())) && !n.ends_with("-kubeconfig")
+        })
+        .collect();
+    assert_eq!(
+        on_disk, expected,
+        "snapshots/ holds exactly the rendered files' snapshots"
+    );
 }
 
 #[test]
