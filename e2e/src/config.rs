@@ -303,6 +303,62 @@ impl Topology {
         Ok(())
     }
 
+    /// Checks the pod and service subnets against the kind docker network, which holds the
+    /// node and MetalLB addresses: an overlap would make pod traffic leave for a node.
+    pub fn check_docker_subnet(&self, docker: Ipv4Net) -> Result<(), ConfigError> {
+        for c in &self.clusters {
+            for (what, subnet) in [
+                ("pod_subnet", c.pod_subnet),
+                ("service_subnet", c.service_subnet),
+            ] {
+                if overlaps(subnet, docker) {
+                    return Err(ConfigError::invalid(
+                        format!("clusters[{}].{what}", c.name),
+                        format!(
+                            "{subnet} overlaps the kind docker network {docker}, which holds the node and MetalLB addresses; pick a range outside it (the default uses 10.x.0.0/16 and 10.255.x.0/24)"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the helloworld placement against the pinned sample images: every placed
+    /// version needs an image, and every pinned version must run somewhere so the routing
+    /// checks can see each one answer.
+    pub fn check_sample_pins(&self, samples: &crate::pins::SamplePins) -> Result<(), ConfigError> {
+        let pinned = &samples.helloworld;
+        for c in &self.clusters {
+            if let Some(v) = c
+                .helloworld
+                .iter()
+                .find(|v| !pinned.contains_key(v.as_str()))
+            {
+                return Err(ConfigError::invalid(
+                    format!("clusters[{}].helloworld", c.name),
+                    format!(
+                        "helloworld {v} has no image under [samples.helloworld] in versions.toml (pinned: {}); use one of those or pin an image for {v}",
+                        pinned.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+        }
+        let placed = self.app_versions();
+        if let Some(v) = pinned
+            .keys()
+            .find(|v| !placed.iter().any(|p| p.as_str() == v.as_str()))
+        {
+            return Err(ConfigError::invalid(
+                "clusters.helloworld",
+                format!(
+                    "helloworld {v} runs in no cluster; add \"{v}\" to the helloworld list of one cluster"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     pub fn cluster_names(&self) -> impl Iterator<Item = &ClusterName> {
         self.clusters.iter().map(|c| &c.name)
     }
@@ -358,5 +414,275 @@ mod tests {
         );
         assert!("-a".parse::<NetworkName>().is_err());
         assert!("a".repeat(64).parse::<MeshId>().is_err());
+    }
+
+    /// A two-cluster file with one line swapped in for cluster2's `extra`.
+    fn two_clusters(name2: &str, network2: &str, pod2: &str, svc2: &str, apps2: &str) -> String {
+        format!(
+            r#"
+mesh_id = "mesh1"
+[[clusters]]
+name = "cluster1"
+network = "network1"
+pod_subnet = "10.10.0.0/16"
+service_subnet = "10.255.10.0/24"
+helloworld = ["v1"]
+[[clusters]]
+name = "{name2}"
+network = "{network2}"
+pod_subnet = "{pod2}"
+service_subnet = "{svc2}"
+helloworld = [{apps2}]
+"#
+        )
+    }
+
+    fn ok_second() -> String {
+        two_clusters(
+            "cluster2",
+            "network2",
+            "10.20.0.0/16",
+            "10.255.20.0/24",
+            r#""v2""#,
+        )
+    }
+
+    fn message(result: Result<Topology, ConfigError>) -> String {
+        result
+            .expect_err("the topology must be refused")
+            .to_string()
+    }
+
+    #[test]
+    fn a_valid_file_with_three_clusters_loads() {
+        let text = ok_second()
+            + "[[clusters]]\nname = \"c3\"\nnetwork = \"n3\"\npod_subnet = \"10.30.0.0/16\"\nservice_subnet = \"10.255.30.0/24\"\n";
+        let t = parse(&text).unwrap();
+        assert_eq!(t.clusters.len(), 3);
+        assert!(t.clusters[2].helloworld.is_empty());
+    }
+
+    #[test]
+    fn rule_at_least_two_clusters() {
+        let text = "[[clusters]]\nname = \"a\"\nnetwork = \"n\"\npod_subnet = \"10.10.0.0/16\"\nservice_subnet = \"10.255.10.0/24\"\nhelloworld = [\"v1\"]\n";
+        assert_eq!(
+            message(parse(text)),
+            "invalid topology: clusters: a multicluster mesh needs at least two clusters, found 1; add a [[clusters]] entry"
+        );
+    }
+
+    #[test]
+    fn rule_cluster_names_unique() {
+        let text = two_clusters(
+            "cluster1",
+            "network2",
+            "10.20.0.0/16",
+            "10.255.20.0/24",
+            r#""v2""#,
+        );
+        assert_eq!(
+            message(parse(&text)),
+            "invalid topology: clusters.name: cluster name `cluster1` is used twice; give each cluster its own name"
+        );
+    }
+
+    #[test]
+    fn rule_networks_unique() {
+        let text = two_clusters(
+            "cluster2",
+            "network1",
+            "10.20.0.0/16",
+            "10.255.20.0/24",
+            r#""v2""#,
+        );
+        let msg = message(parse(&text));
+        assert!(msg.starts_with("invalid topology: clusters.network: clusters `cluster1` and `cluster2` are both on network `network1`"), "{msg}");
+    }
+
+    #[test]
+    fn rule_cluster_name_is_a_dns_label() {
+        let text = two_clusters(
+            "Cluster_2",
+            "network2",
+            "10.20.0.0/16",
+            "10.255.20.0/24",
+            r#""v2""#,
+        );
+        let msg = message(parse(&text));
+        assert!(
+            msg.contains("cluster name `Cluster_2` is not a DNS-1123 label"),
+            "{msg}"
+        );
+        assert!(msg.starts_with("topology.toml:"), "names the file: {msg}");
+    }
+
+    #[test]
+    fn rule_network_name_is_a_dns_label() {
+        let text = two_clusters(
+            "cluster2",
+            "net.2",
+            "10.20.0.0/16",
+            "10.255.20.0/24",
+            r#""v2""#,
+        );
+        assert!(message(parse(&text)).contains("network name `net.2` is not a DNS-1123 label"));
+    }
+
+    #[test]
+    fn rule_mesh_id_is_a_dns_label() {
+        let text = ok_second().replace("mesh_id = \"mesh1\"", "mesh_id = \"Mesh 1\"");
+        assert!(message(parse(&text)).contains("mesh id `Mesh 1` is not a DNS-1123 label"));
+    }
+
+    #[test]
+    fn rule_subnets_parse() {
+        let text = two_clusters(
+            "cluster2",
+            "network2",
+            "10.20.0.0/33",
+            "10.255.20.0/24",
+            r#""v2""#,
+        );
+        let msg = message(parse(&text));
+        assert!(msg.contains("pod_subnet"), "names the field: {msg}");
+        assert!(msg.contains("10.20.0.0/33"), "shows the value: {msg}");
+    }
+
+    #[test]
+    fn rule_subnets_do_not_overlap_each_other() {
+        let text = two_clusters(
+            "cluster2",
+            "network2",
+            "10.10.128.0/17",
+            "10.255.20.0/24",
+            r#""v2""#,
+        );
+        assert_eq!(
+            message(parse(&text)),
+            "invalid topology: clusters[cluster2].pod_subnet: 10.10.128.0/17 overlaps clusters[cluster1].pod_subnet (10.10.0.0/16); give every pod and service subnet its own range"
+        );
+    }
+
+    #[test]
+    fn rule_subnets_do_not_overlap_the_docker_network() {
+        let t = Topology::default();
+        t.check_docker_subnet("172.18.0.0/16".parse().unwrap())
+            .unwrap();
+        let err = t
+            .check_docker_subnet("10.0.0.0/8".parse().unwrap())
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid topology: clusters[cluster1].pod_subnet: 10.10.0.0/16 overlaps the kind docker network 10.0.0.0/8, which holds the node and MetalLB addresses; pick a range outside it (the default uses 10.x.0.0/16 and 10.255.x.0/24)"
+        );
+        let err = t
+            .check_docker_subnet("10.255.20.0/25".parse().unwrap())
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "invalid topology: clusters[cluster2].service_subnet: 10.255.20.0/24 overlaps"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn rule_some_helloworld_runs() {
+        let text = ok_second()
+            .replace(r#"helloworld = ["v1"]"#, "helloworld = []")
+            .replace(r#"helloworld = ["v2"]"#, "helloworld = []");
+        assert_eq!(
+            message(parse(&text)),
+            "invalid topology: clusters.helloworld: no cluster runs a helloworld version; list at least one, e.g. helloworld = [\"v1\"]"
+        );
+    }
+
+    #[test]
+    fn rule_each_helloworld_version_in_one_cluster() {
+        let text = two_clusters(
+            "cluster2",
+            "network2",
+            "10.20.0.0/16",
+            "10.255.20.0/24",
+            r#""v1""#,
+        );
+        assert!(message(parse(&text)).contains("helloworld v1 is placed in more than one cluster"));
+    }
+
+    #[test]
+    fn rule_app_versions_look_like_v_n() {
+        let text = two_clusters(
+            "cluster2",
+            "network2",
+            "10.20.0.0/16",
+            "10.255.20.0/24",
+            r#""two""#,
+        );
+        assert!(message(parse(&text)).contains("app version `two` must look like v1, v2, ..."));
+    }
+
+    #[test]
+    fn rule_unknown_keys_are_refused() {
+        let text = ok_second().replace(
+            "pod_subnet = \"10.20.0.0/16\"",
+            "podSubnet = \"10.20.0.0/16\"",
+        );
+        let msg = message(parse(&text));
+        assert!(msg.contains("unknown field `podSubnet`"), "{msg}");
+    }
+
+    fn pins() -> crate::pins::Pins {
+        crate::pins::Pins::load(&crate::dirs::pins_file()).unwrap()
+    }
+
+    #[test]
+    fn rule_every_placed_version_has_a_pinned_image() {
+        let t = parse(&two_clusters(
+            "cluster2",
+            "network2",
+            "10.20.0.0/16",
+            "10.255.20.0/24",
+            r#""v2", "v9""#,
+        ))
+        .unwrap();
+        let err = t.check_sample_pins(&pins().samples).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid topology: clusters[cluster2].helloworld: helloworld v9 has no image under [samples.helloworld] in versions.toml (pinned: v1, v2); use one of those or pin an image for v9"
+        );
+    }
+
+    #[test]
+    fn rule_every_pinned_version_runs_somewhere() {
+        Topology::default()
+            .check_sample_pins(&pins().samples)
+            .unwrap();
+        let t = parse(&two_clusters(
+            "cluster2",
+            "network2",
+            "10.20.0.0/16",
+            "10.255.20.0/24",
+            "",
+        ))
+        .unwrap();
+        let err = t.check_sample_pins(&pins().samples).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid topology: clusters.helloworld: helloworld v2 runs in no cluster; add \"v2\" to the helloworld list of one cluster"
+        );
+    }
+
+    #[test]
+    fn rule_istio_version_must_have_a_row() {
+        let pins = pins();
+        let err = pins.row(&"1.99.0".parse().unwrap()).unwrap_err();
+        let known: Vec<String> = pins.istio.iter().map(|r| r.version.to_string()).collect();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "Istio 1.99.0 has no row in versions.toml; known versions: {}. Pick one of those, or add a row for 1.99.0",
+                known.join(", ")
+            )
+        );
     }
 }

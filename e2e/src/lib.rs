@@ -7,4 +7,6 @@
 pub mod certs;
 pub mod config;
 pub mod dirs;
+pub mod net;
 pub mod pins;
+pub mod render;

@@ -1,0 +1,85 @@
+//! The `cross-network-gateway`: the 15443 listener through which peers reach this
+//! network's services (Istio's `samples/multicluster/expose-services.yaml`; reference:
+//! istio-multicluster.md §1.4, pitfalls.md §7).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::helm_values::EASTWEST_ISTIO_LABEL;
+use super::namespaces::ISTIO_SYSTEM;
+
+/// The port istiod announces for network gateways (`DefaultNetworkGatewayPort`).
+pub const CROSS_NETWORK_PORT: u16 = 15443;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IstioGateway {
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: Metadata,
+    pub spec: GatewaySpec,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Metadata {
+    pub name: String,
+    pub namespace: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GatewaySpec {
+    pub selector: BTreeMap<String, String>,
+    pub servers: Vec<Server>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Server {
+    pub port: Port,
+    pub tls: ServerTls,
+    pub hosts: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Port {
+    pub number: u16,
+    pub name: String,
+    pub protocol: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServerTls {
+    pub mode: String,
+}
+
+/// Passes mTLS from peers straight to the target workload, chosen by SNI (`AUTO_PASSTHROUGH`)
+/// for every service in the mesh (`*.local`).
+pub fn cross_network_gateway() -> IstioGateway {
+    IstioGateway {
+        api_version: "networking.istio.io/v1".into(),
+        kind: "Gateway".into(),
+        metadata: Metadata {
+            name: "cross-network-gateway".into(),
+            namespace: ISTIO_SYSTEM.into(),
+        },
+        spec: GatewaySpec {
+            selector: BTreeMap::from([("istio".to_owned(), EASTWEST_ISTIO_LABEL.to_owned())]),
+            servers: vec![Server {
+                port: Port {
+                    number: CROSS_NETWORK_PORT,
+                    name: "tls".into(),
+                    protocol: "TLS".into(),
+                },
+                tls: ServerTls {
+                    mode: "AUTO_PASSTHROUGH".into(),
+                },
+                hosts: vec!["*.local".into()],
+            }],
+        },
+    }
+}

@@ -1,0 +1,81 @@
+//! MetalLB's address pool and L2 advertisement for one cluster (`metallb.io/v1beta1`,
+//! field names from MetalLB v0.16.1's CRDs; reference: pitfalls.md §1, §2).
+
+use serde::{Deserialize, Serialize};
+
+use crate::net::Ipv4Range;
+
+/// Where MetalLB runs (its native manifest installs into this namespace).
+pub const NAMESPACE: &str = "metallb-system";
+pub const POOL_NAME: &str = "default-pool";
+pub const L2_NAME: &str = "default-l2";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Metadata {
+    pub name: String,
+    pub namespace: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IpAddressPool {
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: Metadata,
+    pub spec: IpAddressPoolSpec,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IpAddressPoolSpec {
+    /// `a.b.c.d-e.f.g.h` ranges.
+    pub addresses: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct L2Advertisement {
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: Metadata,
+    pub spec: L2AdvertisementSpec,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct L2AdvertisementSpec {
+    pub ip_address_pools: Vec<String>,
+}
+
+fn metadata(name: &str) -> Metadata {
+    Metadata {
+        name: name.into(),
+        namespace: NAMESPACE.into(),
+    }
+}
+
+/// The cluster's slice of the shared docker network, from the one allocator in `net`.
+pub fn address_pool(range: Ipv4Range) -> IpAddressPool {
+    IpAddressPool {
+        api_version: "metallb.io/v1beta1".into(),
+        kind: "IPAddressPool".into(),
+        metadata: metadata(POOL_NAME),
+        spec: IpAddressPoolSpec {
+            addresses: vec![range.to_string()],
+        },
+    }
+}
+
+/// Answers ARP for the pool's addresses: without it the LoadBalancer IP is assigned but
+/// unreachable (reference: pitfalls.md §1).
+pub fn l2_advertisement() -> L2Advertisement {
+    L2Advertisement {
+        api_version: "metallb.io/v1beta1".into(),
+        kind: "L2Advertisement".into(),
+        metadata: metadata(L2_NAME),
+        spec: L2AdvertisementSpec {
+            ip_address_pools: vec![POOL_NAME.into()],
+        },
+    }
+}

@@ -1,0 +1,44 @@
+//! The namespaces the setup creates itself, with the labels Istio reads from them.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::config::NetworkName;
+
+/// Where istiod, the east-west gateway, `cacerts` and remote secrets live.
+pub const ISTIO_SYSTEM: &str = "istio-system";
+/// Where the helloworld and curl samples run.
+pub const SAMPLE: &str = "sample";
+/// The label naming an endpoint's network (reference: istio-multicluster.md §1.5).
+pub const NETWORK_LABEL: &str = "topology.istio.io/network";
+
+fn namespace(name: &str, labels: [(&str, &str); 1]) -> Namespace {
+    Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            labels: Some(
+                labels
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect::<BTreeMap<_, _>>(),
+            ),
+            ..ObjectMeta::default()
+        },
+        ..Namespace::default()
+    }
+}
+
+/// `istio-system`, labelled with the cluster's network: istiod falls back to this label
+/// for endpoints whose pods carry none (reference: istio-multicluster.md §1.1 step 1, §1.5;
+/// pitfalls.md §7). Created before `cacerts` and the Helm installs.
+pub fn istio_system(network: &NetworkName) -> Namespace {
+    namespace(ISTIO_SYSTEM, [(NETWORK_LABEL, network.as_str())])
+}
+
+/// The samples' namespace, with sidecar injection on: cross-network endpoints without
+/// mTLS are dropped (reference: pitfalls.md "Target pods not injected").
+pub fn sample() -> Namespace {
+    namespace(SAMPLE, [("istio-injection", "enabled")])
+}
