@@ -13,8 +13,8 @@ use std::time::Instant;
 
 use e2e::certs::issue::{self, ISTIOD_SAN, VALIDITY_DAYS};
 use e2e::certs::{
-    self, CaLayout, CertsError, ClusterOutcome, EnsureOptions, Fix, KeyType, Outcome, Report,
-    cacerts_secret,
+    self, CaLayout, CertsError, ClusterOutcome, EnsureOptions, Fix, KeyType, LOCK_FILE, Outcome,
+    Report, cacerts_secret,
 };
 use e2e::config::{ClusterName, Topology};
 use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair};
@@ -60,18 +60,16 @@ fn ecdsa_set() -> (tempfile::TempDir, PathBuf, Report) {
     (tmp, out, report)
 }
 
-/// Every regular file under `dir`, by relative path, with its bytes.
-fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(base: &Path, dir: &Path, acc: &mut BTreeMap<PathBuf, Vec<u8>>) {
+/// Every file under `dir` but the lock file, by relative path, with its text.
+fn tree(dir: &Path) -> BTreeMap<PathBuf, String> {
+    fn walk(base: &Path, dir: &Path, acc: &mut BTreeMap<PathBuf, String>) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 walk(base, &path, acc);
-            } else {
-                acc.insert(
-                    path.strip_prefix(base).unwrap().to_owned(),
-                    std::fs::read(&path).unwrap(),
-                );
+            } else if !path.ends_with(LOCK_FILE) {
+                let text = std::fs::read_to_string(&path).unwrap();
+                acc.insert(path.strip_prefix(base).unwrap().to_owned(), text);
             }
         }
     }
@@ -207,13 +205,9 @@ fn assert_actionable(err: &CertsError, path: &Path, out: &Path) {
 
 /// No line of any private key under `out` appears in `text`.
 fn assert_no_key_material(text: &str, out: &Path) {
-    for (path, bytes) in tree(out) {
+    for (path, pem) in tree(out) {
         if path.to_string_lossy().ends_with("key.pem") {
-            for line in String::from_utf8(bytes)
-                .unwrap()
-                .lines()
-                .filter(|l| !l.starts_with("-----"))
-            {
+            for line in pem.lines().filter(|l| !l.starts_with("-----")) {
                 assert!(
                     !text.contains(line),
                     "key material of {} in: {text}",
@@ -526,10 +520,10 @@ fn force_regenerates_everything_and_says_so() {
         before.keys().collect::<Vec<_>>(),
         "same files, no leftovers"
     );
-    for (path, bytes) in &after {
+    for (path, text) in &after {
         assert_ne!(
             before.get(path),
-            Some(bytes),
+            Some(text),
             "{} was regenerated",
             path.display()
         );
@@ -554,6 +548,22 @@ fn force_repairs_a_tampered_set() {
     )
     .unwrap();
     certs::load_cluster(&out, &name("cluster1")).unwrap();
+}
+
+#[test]
+fn concurrent_runs_make_one_root() {
+    let (_tmp, out) = scratch();
+    let runs: Vec<Report> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| certs::ensure(&out, &default_clusters(), ECDSA).unwrap()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let created = runs.iter().filter(|r| r.root == Outcome::Created).count();
+    assert_eq!(created, 1, "exactly one run made the root: {runs:?}");
+    for cluster in default_clusters() {
+        certs::load_cluster(&out, &cluster).unwrap();
+    }
 }
 
 // ---------------------------------------------------------------- tampered inputs
@@ -615,8 +625,8 @@ fn foreign_intermediate_is_refused() {
     // A whole, self-consistent cluster directory from another root.
     std::fs::remove_dir_all(files.dir()).unwrap();
     std::fs::create_dir(files.dir()).unwrap();
-    for (path, bytes) in tree(&other_out.join("cluster1")) {
-        std::fs::write(files.dir().join(path), bytes).unwrap();
+    for (path, text) in tree(&other_out.join("cluster1")) {
+        std::fs::write(files.dir().join(path), text).unwrap();
     }
     let err = ensure_fails_unchanged(&out);
     match &err {
@@ -794,11 +804,21 @@ fn keys_are_0600_certs_0644_created_dirs_0700() {
     assert_eq!(mode(&out.join("cluster1/ca-key.pem")), 0o600);
     assert_eq!(mode(&out.join("cluster1")), 0o700);
     // No temp files or directories left behind, at any level.
-    let names: Vec<_> = std::fs::read_dir(&out)
+    let mut names: Vec<_> = std::fs::read_dir(&out)
         .unwrap()
-        .map(|e| e.unwrap().file_name())
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    assert_eq!(names.len(), 4, "{names:?}");
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            ".certs.lock",
+            "cluster1",
+            "cluster2",
+            "root-cert.pem",
+            "root-key.pem"
+        ]
+    );
     assert!(
         tree(&out)
             .keys()
@@ -850,7 +870,14 @@ fn loader_returns_the_files_for_the_cacerts_secret() {
     }
     let err = certs::load_cluster(&out, &name("cluster9")).unwrap_err();
     assert!(
-        matches!(&err, CertsError::Missing { path, .. } if *path == out.join("cluster9")),
+        matches!(&err, CertsError::NotGenerated { path } if *path == out.join("cluster9")),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("run `cargo xtask certs`"), "{err}");
+    let (_empty_tmp, empty) = scratch();
+    let err = certs::load_cluster(&empty, &name("cluster1")).unwrap_err();
+    assert!(
+        matches!(&err, CertsError::NotGenerated { path } if *path == empty.join("root-cert.pem")),
         "{err:?}"
     );
 }

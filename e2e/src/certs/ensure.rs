@@ -79,6 +79,9 @@ pub fn ensure_at(
 ) -> Result<Report, CertsError> {
     let layout = CaLayout::new(out);
     files::create_private_dir(out)?;
+    // Two runs at once could each make a root; the second would orphan the first's
+    // intermediates. Held until this function returns.
+    let _lock = files::lock_dir(out)?;
     if options.force {
         return regenerate(&layout, clusters, options.key_type, now);
     }
@@ -135,17 +138,13 @@ pub fn load_cluster(out: &Path, cluster: &ClusterName) -> Result<ClusterCaPem, C
     let now = OffsetDateTime::now_utc();
     let files = layout.cluster(cluster);
     let root = existing_root(&layout, std::slice::from_ref(cluster), now)?.ok_or_else(|| {
-        CertsError::Missing {
+        CertsError::NotGenerated {
             path: layout.root_cert(),
-            present: out.to_owned(),
-            fix: Fix::Cluster(files.dir().to_owned()),
         }
     })?;
     if !files.dir().exists() {
-        return Err(CertsError::Missing {
+        return Err(CertsError::NotGenerated {
             path: files.dir().to_owned(),
-            present: layout.root_cert(),
-            fix: Fix::Cluster(files.dir().to_owned()),
         });
     }
     check_cluster(&layout, &root, &files, now)

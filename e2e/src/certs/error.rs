@@ -48,6 +48,8 @@ pub enum CertsError {
         detail: String,
         fix: Fix,
     },
+    #[error("{} does not exist: the certificates have not been made yet; fix: run `cargo xtask certs` (with the same --out and --config)", path.display())]
+    NotGenerated { path: PathBuf },
     #[error("{} is missing but {} exists (a half-written or half-deleted set); {fix}", path.display(), present.display())]
     Missing {
         path: PathBuf,

@@ -25,6 +25,23 @@ pub(crate) fn create_private_dir(dir: &Path) -> Result<(), CertsError> {
         .map_err(CertsError::io("create directory", dir))
 }
 
+/// The lock file that serialises runs on one output directory.
+pub const LOCK_FILE: &str = ".certs.lock";
+
+/// Takes an exclusive lock on `dir` (waiting for another run to finish); released when the
+/// returned file is dropped.
+pub(crate) fn lock_dir(dir: &Path) -> Result<File, CertsError> {
+    let path = dir.join(LOCK_FILE);
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(CertsError::io("open lock file", &path))?;
+    file.lock().map_err(CertsError::io("lock", &path))?;
+    Ok(file)
+}
+
 /// Writes `contents` to `path` atomically with `mode`. The temp file is created 0600 by
 /// `tempfile`, so a key is never readable by others, even for a moment.
 pub(crate) fn write_atomic(path: &Path, contents: &str, mode: u32) -> Result<(), CertsError> {
