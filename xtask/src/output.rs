@@ -55,11 +55,7 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
     }
     if std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
         // One line, as GitHub annotations need.
-        let line = err
-            .chain()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(": ");
+        let line = err.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ");
         println!("::error::{}", line.replace('\n', " "));
     }
     ExitCode::from(if bad_input { 2 } else { 1 })
