@@ -46,6 +46,8 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
             || c.is::<e2e::pins::PinsError>()
             || c.is::<e2e::pins::UnknownIstioVersion>()
             || c.is::<e2e::config::ConfigError>()
+            || c.downcast_ref::<e2e::certs::CertsError>()
+                .is_some_and(e2e::certs::CertsError::is_bad_input)
     });
     eprintln!("error: {err}");
     for cause in err.chain().skip(1) {

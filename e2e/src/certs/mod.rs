@@ -1,7 +1,26 @@
 //! The mesh's certificate authority: one shared root, one intermediate per cluster, in the
 //! layout of Istio's plug-in CA (`cacerts`): reference istio-multicluster.md §4.
+//!
+//! Multi-primary across networks needs every istiod to sign workload certificates with an
+//! intermediate under one shared root, or mTLS through the east-west gateways fails.
+//! [`ensure`] makes the files, [`load_cluster`] reads one cluster's set back, checked, and
+//! [`cacerts_secret`] turns it into the Secret istiod mounts.
+
+mod check;
+mod ensure;
+mod error;
+mod files;
+pub mod issue;
+mod key_type;
+mod layout;
 
 use std::collections::BTreeMap;
+
+pub use ensure::{ClusterOutcome, EnsureOptions, Outcome, Report, ensure, ensure_at, load_cluster};
+pub use error::{CertsError, Fix};
+pub use files::{CERT_MODE, DIR_MODE, KEY_MODE, LOCK_FILE};
+pub use key_type::KeyType;
+pub use layout::{CA_CERT, CA_KEY, CERT_CHAIN, CaLayout, ClusterFiles, ROOT_CERT, ROOT_KEY};
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
@@ -31,10 +50,10 @@ impl std::fmt::Debug for ClusterCaPem {
 /// (istiod mounts it at `/etc/cacerts`; key names from Istio's `security/pkg/pki/ca/ca.go`).
 pub fn cacerts_secret(pem: &ClusterCaPem) -> Secret {
     let data = [
-        ("ca-cert.pem", &pem.ca_cert),
-        ("ca-key.pem", &pem.ca_key),
-        ("root-cert.pem", &pem.root_cert),
-        ("cert-chain.pem", &pem.cert_chain),
+        (CA_CERT, &pem.ca_cert),
+        (CA_KEY, &pem.ca_key),
+        (ROOT_CERT, &pem.root_cert),
+        (CERT_CHAIN, &pem.cert_chain),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), ByteString(v.as_bytes().to_vec())))

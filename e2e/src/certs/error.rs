@@ -1,0 +1,118 @@
+//! Why a set of CA files cannot be used, naming the file and the fix.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// What the user can do about a CA file that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fix {
+    /// The shared root: restore the pair, or regenerate everything (which breaks trust with
+    /// clusters already running on the old root).
+    Root,
+    /// One cluster's intermediate, in this directory: delete it to have it issued again.
+    Cluster(PathBuf),
+}
+
+impl fmt::Display for Fix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fix::Root => f.write_str(
+                "fix: restore the matching root-cert.pem and root-key.pem, or regenerate everything with \
+                 `cargo xtask certs --force` (clusters already running then need the new cacerts Secret and an istiod restart)",
+            ),
+            Fix::Cluster(dir) => write!(
+                f,
+                "fix: delete {} to have this cluster's intermediate issued again from the root, \
+                 or regenerate everything with `cargo xtask certs --force`",
+                dir.display()
+            ),
+        }
+    }
+}
+
+/// A CA file that cannot be read, parsed or trusted, or a certificate that cannot be made.
+///
+/// Every message names the file; the variants about file contents also carry the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum CertsError {
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} is not {expected}: {detail}; {fix}", path.display())]
+    Garbled {
+        path: PathBuf,
+        expected: &'static str,
+        detail: String,
+        fix: Fix,
+    },
+    #[error("{} does not exist: the certificates have not been made yet; fix: run `cargo xtask certs` (with the same --out and --config)", path.display())]
+    NotGenerated { path: PathBuf },
+    #[error("{} is missing but {} exists (a half-written or half-deleted set); {fix}", path.display(), present.display())]
+    Missing {
+        path: PathBuf,
+        present: PathBuf,
+        fix: Fix,
+    },
+    #[error("{} is not the key of {}: their public keys differ; {fix}", key.display(), cert.display())]
+    KeyMismatch {
+        key: PathBuf,
+        cert: PathBuf,
+        fix: Fix,
+    },
+    #[error("{} is not signed by the root {}: {detail}; {fix}", cert.display(), root.display())]
+    NotSignedByRoot {
+        cert: PathBuf,
+        root: PathBuf,
+        detail: String,
+        fix: Fix,
+    },
+    #[error("{} expired on {not_after}; {fix}", path.display())]
+    Expired {
+        path: PathBuf,
+        not_after: String,
+        fix: Fix,
+    },
+    #[error("{} is not valid before {not_before} (is the system clock right?); {fix}", path.display())]
+    NotYetValid {
+        path: PathBuf,
+        not_before: String,
+        fix: Fix,
+    },
+    #[error("{} is not a CA certificate (basicConstraints CA:true is missing); {fix}", path.display())]
+    NotCa { path: PathBuf, fix: Fix },
+    #[error("{} does not match {}: {what}; {fix}", path.display(), expected.display())]
+    CopyMismatch {
+        path: PathBuf,
+        expected: PathBuf,
+        what: &'static str,
+        fix: Fix,
+    },
+    #[error("cannot generate the {what}: {source}")]
+    Generate {
+        what: &'static str,
+        source: rcgen::Error,
+    },
+}
+
+impl CertsError {
+    /// True when the files on disk are the problem (exit code 2), false when the machine
+    /// failed us (I/O, the crypto library).
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(self, CertsError::Io { .. } | CertsError::Generate { .. })
+    }
+
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| CertsError::Io {
+            action,
+            path,
+            source,
+        }
+    }
+}
