@@ -3,9 +3,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use clap::Args;
-use e2e::certs::ClusterCaPem;
+use e2e::certs::{CertsError, ClusterCaPem};
 use e2e::config::{ClusterName, Topology};
 use e2e::net::DockerNetwork;
 use e2e::pins::{IstioVersion, Pins};
@@ -127,92 +126,42 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The four PEM files `cargo xtask certs` writes per cluster (`<certs>/<cluster>/`), or
-/// `None` when that cluster has none yet.
+/// The cluster's CA files as `cargo xtask certs` wrote them, checked against the root, or
+/// `None` when the certificates have not been made yet.
 fn load_cluster_ca(
     certs_dir: &Path,
     cluster: &ClusterName,
-) -> anyhow::Result<Option<ClusterCaPem>> {
-    let dir = certs_dir.join(cluster.as_str());
-    let names = [
-        "ca-cert.pem",
-        "ca-key.pem",
-        "root-cert.pem",
-        "cert-chain.pem",
-    ];
-    let present: Vec<bool> = names.iter().map(|n| dir.join(n).is_file()).collect();
-    if present.iter().all(|p| !p) {
-        return Ok(None);
+) -> Result<Option<ClusterCaPem>, CertsError> {
+    match e2e::certs::load_cluster(certs_dir, cluster) {
+        Ok(pem) => Ok(Some(pem)),
+        Err(CertsError::NotGenerated { .. }) => Ok(None),
+        Err(e) => Err(e),
     }
-    if let Some(i) = present.iter().position(|p| !p) {
-        return Err(usage(format!(
-            "{} is missing from {}; run `cargo xtask certs` to complete the cluster's CA files",
-            names[i],
-            dir.display()
-        )));
-    }
-    let read = |n: &str| {
-        let path = dir.join(n);
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))
-    };
-    Ok(Some(ClusterCaPem {
-        ca_cert: read("ca-cert.pem")?,
-        ca_key: read("ca-key.pem")?,
-        root_cert: read("root-cert.pem")?,
-        cert_chain: read("cert-chain.pem")?,
-    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A fresh directory under the system temp dir, removed on drop.
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new(tag: &str) -> Self {
-            let dir =
-                std::env::temp_dir().join(format!("xtask-render-{tag}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            Self(dir)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    use e2e::certs::{EnsureOptions, KeyType, ensure};
 
     #[test]
-    fn cluster_ca_files_are_all_or_nothing() {
-        let certs = TempDir::new("ca");
+    fn cluster_ca_is_none_before_certs_then_checked_files() {
+        let certs = tempfile::tempdir().unwrap();
         let cluster: ClusterName = "cluster1".parse().unwrap();
-        assert!(
-            load_cluster_ca(&certs.0, &cluster).unwrap().is_none(),
-            "no files: placeholders"
-        );
+        assert!(load_cluster_ca(certs.path(), &cluster).unwrap().is_none());
 
-        let dir = certs.0.join("cluster1");
-        std::fs::create_dir_all(&dir).unwrap();
-        for name in ["ca-cert.pem", "ca-key.pem", "root-cert.pem"] {
-            std::fs::write(dir.join(name), format!("pem of {name}")).unwrap();
-        }
-        let err = load_cluster_ca(&certs.0, &cluster).unwrap_err();
-        assert!(err.is::<crate::output::Usage>(), "bad input, exit 2");
-        assert!(
-            err.to_string()
-                .starts_with("cert-chain.pem is missing from"),
-            "{err}"
-        );
+        let options = EnsureOptions {
+            key_type: KeyType::EcdsaP256,
+            force: false,
+        };
+        ensure(certs.path(), std::slice::from_ref(&cluster), options).unwrap();
+        let pem = load_cluster_ca(certs.path(), &cluster).unwrap().unwrap();
+        let on_disk = std::fs::read_to_string(certs.path().join("cluster1/ca-key.pem")).unwrap();
+        assert_eq!(pem.ca_key, on_disk);
 
-        std::fs::write(dir.join("cert-chain.pem"), "pem of cert-chain.pem").unwrap();
-        let pem = load_cluster_ca(&certs.0, &cluster).unwrap().unwrap();
-        assert_eq!(pem.ca_cert, "pem of ca-cert.pem");
-        assert_eq!(pem.ca_key, "pem of ca-key.pem");
-        assert_eq!(pem.root_cert, "pem of root-cert.pem");
-        assert_eq!(pem.cert_chain, "pem of cert-chain.pem");
+        std::fs::remove_file(certs.path().join("cluster1/cert-chain.pem")).unwrap();
+        let err = load_cluster_ca(certs.path(), &cluster).unwrap_err();
+        assert!(err.is_bad_input(), "a half-deleted set is bad input: {err}");
+        assert!(err.to_string().contains("cert-chain.pem"), "{err}");
     }
 }
