@@ -17,7 +17,8 @@ use serde::Deserialize;
 fn check_dns_label(what: &str, s: &str) -> Result<(), String> {
     let ok = !s.is_empty()
         && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-');
     if ok {
@@ -111,7 +112,9 @@ impl FromStr for AppVersion {
 
 impl<'de> Deserialize<'de> for AppVersion {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -150,8 +153,12 @@ impl Default for Topology {
         let cluster = |n: u8, version: &str| ClusterConfig {
             name: format!("cluster{n}").parse().expect("valid label"),
             network: format!("network{n}").parse().expect("valid label"),
-            pod_subnet: format!("10.{}.0.0/16", n * 10).parse().expect("valid subnet"),
-            service_subnet: format!("10.255.{}.0/24", n * 10).parse().expect("valid subnet"),
+            pod_subnet: format!("10.{}.0.0/16", n * 10)
+                .parse()
+                .expect("valid subnet"),
+            service_subnet: format!("10.255.{}.0/24", n * 10)
+                .parse()
+                .expect("valid subnet"),
             helloworld: vec![version.parse().expect("valid version")],
         };
         Topology {
@@ -233,7 +240,10 @@ impl Topology {
                 if a.name == b.name {
                     return Err(ConfigError::invalid(
                         "clusters.name",
-                        format!("cluster name `{}` is used twice; give each cluster its own name", a.name),
+                        format!(
+                            "cluster name `{}` is used twice; give each cluster its own name",
+                            a.name
+                        ),
                     ));
                 }
                 if a.network == b.network {
@@ -253,7 +263,10 @@ impl Topology {
             .flat_map(|c| {
                 [
                     (format!("clusters[{}].pod_subnet", c.name), c.pod_subnet),
-                    (format!("clusters[{}].service_subnet", c.name), c.service_subnet),
+                    (
+                        format!("clusters[{}].service_subnet", c.name),
+                        c.service_subnet,
+                    ),
                 ]
             })
             .collect();
@@ -262,7 +275,9 @@ impl Topology {
                 if overlaps(*a, *b) {
                     return Err(ConfigError::invalid(
                         field_b.clone(),
-                        format!("{b} overlaps {field_a} ({a}); give every pod and service subnet its own range"),
+                        format!(
+                            "{b} overlaps {field_a} ({a}); give every pod and service subnet its own range"
+                        ),
                     ));
                 }
             }
@@ -279,7 +294,10 @@ impl Topology {
         if let Some(pair) = versions.windows(2).find(|w| w[0] == w[1]) {
             return Err(ConfigError::invalid(
                 "clusters.helloworld",
-                format!("helloworld {} is placed in more than one cluster; the routing checks need each version in exactly one cluster", pair[0]),
+                format!(
+                    "helloworld {} is placed in more than one cluster; the routing checks need each version in exactly one cluster",
+                    pair[0]
+                ),
             ));
         }
         Ok(())
@@ -319,7 +337,9 @@ mod tests {
         let t = Topology::default();
         t.validate().unwrap();
         assert_eq!(
-            t.cluster_names().map(ClusterName::as_str).collect::<Vec<_>>(),
+            t.cluster_names()
+                .map(ClusterName::as_str)
+                .collect::<Vec<_>>(),
             ["cluster1", "cluster2"]
         );
     }
@@ -332,7 +352,10 @@ mod tests {
     #[test]
     fn names_must_be_dns_labels() {
         let err = "Cluster_1".parse::<ClusterName>().unwrap_err();
-        assert!(err.contains("cluster name `Cluster_1` is not a DNS-1123 label"), "{err}");
+        assert!(
+            err.contains("cluster name `Cluster_1` is not a DNS-1123 label"),
+            "{err}"
+        );
         assert!("-a".parse::<NetworkName>().is_err());
         assert!("a".repeat(64).parse::<MeshId>().is_err());
     }

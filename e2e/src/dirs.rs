@@ -79,16 +79,35 @@ mod tests {
     #[test]
     fn cache_dir_precedence() {
         let p = |s: &str| Some(PathBuf::from(s));
-        assert_eq!(cache_dir_from(p("/c"), p("/x"), p("/h"), false).unwrap(), PathBuf::from("/c"));
-        assert_eq!(cache_dir_from(None, p("/x"), p("/h"), false).unwrap(), PathBuf::from("/x/istio-mc-kind"));
-        assert_eq!(cache_dir_from(None, p("rel"), p("/h"), false).unwrap(), PathBuf::from("/h/.cache/istio-mc-kind"));
-        assert_eq!(cache_dir_from(None, None, p("/h"), true).unwrap(), PathBuf::from("/h/Library/Caches/istio-mc-kind"));
-        assert!(cache_dir_from(None, None, None, false).unwrap_err().contains("--cache-dir"));
+        assert_eq!(
+            cache_dir_from(p("/c"), p("/x"), p("/h"), false).unwrap(),
+            PathBuf::from("/c")
+        );
+        assert_eq!(
+            cache_dir_from(None, p("/x"), p("/h"), false).unwrap(),
+            PathBuf::from("/x/istio-mc-kind")
+        );
+        assert_eq!(
+            cache_dir_from(None, p("rel"), p("/h"), false).unwrap(),
+            PathBuf::from("/h/.cache/istio-mc-kind")
+        );
+        assert_eq!(
+            cache_dir_from(None, None, p("/h"), true).unwrap(),
+            PathBuf::from("/h/Library/Caches/istio-mc-kind")
+        );
+        assert!(
+            cache_dir_from(None, None, None, false)
+                .unwrap_err()
+                .contains("--cache-dir")
+        );
     }
 
     #[test]
     fn state_dir_defaults_under_target() {
         assert_eq!(state_dir_from(None), workspace_root().join("target/mesh"));
-        assert_eq!(state_dir_from(Some(PathBuf::from("/s"))), PathBuf::from("/s"));
+        assert_eq!(
+            state_dir_from(Some(PathBuf::from("/s"))),
+            PathBuf::from("/s")
+        );
     }
 }

@@ -8,3 +8,4 @@ pub mod certs;
 pub mod config;
 pub mod dirs;
 pub mod pins;
+pub mod tools;

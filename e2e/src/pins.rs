@@ -180,7 +180,12 @@ impl PinsError {
 fn key_of_line(line: &str) -> Option<String> {
     let line = line.trim();
     if let Some(header) = line.strip_prefix('[') {
-        return Some(header.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
+        return Some(
+            header
+                .trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .to_owned(),
+        );
     }
     let (key, _) = line.split_once('=')?;
     let key = key.trim();
@@ -340,12 +345,20 @@ impl Platform {
         let os = match os {
             "linux" => Os::Linux,
             "macos" => Os::Darwin,
-            other => return Err(format!("kind, helm and istioctl are pinned for linux and macOS only, not {other}")),
+            other => {
+                return Err(format!(
+                    "kind, helm and istioctl are pinned for linux and macOS only, not {other}"
+                ));
+            }
         };
         let arch = match arch {
             "x86_64" => Arch::Amd64,
             "aarch64" => Arch::Arm64,
-            other => return Err(format!("kind, helm and istioctl are pinned for amd64 and arm64 only, not {other}")),
+            other => {
+                return Err(format!(
+                    "kind, helm and istioctl are pinned for amd64 and arm64 only, not {other}"
+                ));
+            }
         };
         Ok(Self { os, arch })
     }
@@ -371,10 +384,22 @@ impl Platform {
     }
 
     pub const ALL: [Platform; 4] = [
-        Platform { os: Os::Linux, arch: Arch::Amd64 },
-        Platform { os: Os::Linux, arch: Arch::Arm64 },
-        Platform { os: Os::Darwin, arch: Arch::Amd64 },
-        Platform { os: Os::Darwin, arch: Arch::Arm64 },
+        Platform {
+            os: Os::Linux,
+            arch: Arch::Amd64,
+        },
+        Platform {
+            os: Os::Linux,
+            arch: Arch::Arm64,
+        },
+        Platform {
+            os: Os::Darwin,
+            arch: Arch::Amd64,
+        },
+        Platform {
+            os: Os::Darwin,
+            arch: Arch::Arm64,
+        },
     ];
 }
 
@@ -414,7 +439,9 @@ impl FromStr for ImageRef {
         if name_ok && (last.contains(':') || last.contains('@')) {
             Ok(Self(s.to_owned()))
         } else {
-            Err(format!("`{s}` is not a pinned image reference (name:tag or name@sha256:digest)"))
+            Err(format!(
+                "`{s}` is not a pinned image reference (name:tag or name@sha256:digest)"
+            ))
         }
     }
 }
@@ -442,12 +469,22 @@ impl NodeImage {
 impl FromStr for NodeImage {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = |why: &str| format!("node image `{s}` {why}; expected kindest/node:v1.X.Y@sha256:<64 hex>");
-        let (name_tag, digest) = s.split_once("@sha256:").ok_or_else(|| bad("is not pinned by digest"))?;
-        digest.parse::<Sha256>().map_err(|_| bad("has a malformed digest"))?;
+        let bad = |why: &str| {
+            format!("node image `{s}` {why}; expected kindest/node:v1.X.Y@sha256:<64 hex>")
+        };
+        let (name_tag, digest) = s
+            .split_once("@sha256:")
+            .ok_or_else(|| bad("is not pinned by digest"))?;
+        digest
+            .parse::<Sha256>()
+            .map_err(|_| bad("has a malformed digest"))?;
         let (_, tag) = name_tag.rsplit_once(':').ok_or_else(|| bad("has no tag"))?;
-        let version: ToolVersion = tag.parse().map_err(|_| bad("has a tag that is not vX.Y.Z"))?;
-        let mut numbers = version.as_str()[1..].split('.').map(|n| n.parse::<u32>().unwrap_or(0));
+        let version: ToolVersion = tag
+            .parse()
+            .map_err(|_| bad("has a tag that is not vX.Y.Z"))?;
+        let mut numbers = version.as_str()[1..]
+            .split('.')
+            .map(|n| n.parse::<u32>().unwrap_or(0));
         let kubernetes = (
             numbers.next().unwrap_or(0),
             numbers.next().unwrap_or(0),
@@ -613,20 +650,39 @@ mod raw {
 
     impl File {
         pub(super) fn validate(self, text: &str, path: &Path) -> Result<Pins, PinsError> {
-            let err = |offset: usize, message: String| Err(PinsError::at(path, text, offset, message));
+            let err =
+                |offset: usize, message: String| Err(PinsError::at(path, text, offset, message));
 
             let mut rows: Vec<IstioRow> = Vec::with_capacity(self.istio.len());
             for row in self.istio {
                 if rows.iter().any(|r| &r.version == row.version.get_ref()) {
-                    return err(row.version.span().start, format!("Istio {} has two rows; keep one", row.version.get_ref()));
+                    return err(
+                        row.version.span().start,
+                        format!("Istio {} has two rows; keep one", row.version.get_ref()),
+                    );
                 }
-                if row.hub.get_ref().trim().is_empty() || row.hub.get_ref().contains(char::is_whitespace) {
-                    return err(row.hub.span().start, "hub must be an image registry path such as docker.io/istio".into());
+                if row.hub.get_ref().trim().is_empty()
+                    || row.hub.get_ref().contains(char::is_whitespace)
+                {
+                    return err(
+                        row.hub.span().start,
+                        "hub must be an image registry path such as docker.io/istio".into(),
+                    );
                 }
                 if let Some(kind) = &row.kind
-                    && !self.kind.releases.keys().any(|k| k.get_ref() == kind.get_ref())
+                    && !self
+                        .kind
+                        .releases
+                        .keys()
+                        .any(|k| k.get_ref() == kind.get_ref())
                 {
-                    return err(kind.span().start, format!("kind {} is not pinned under [kind.releases]; add its checksums there", kind.get_ref()));
+                    return err(
+                        kind.span().start,
+                        format!(
+                            "kind {} is not pinned under [kind.releases]; add its checksums there",
+                            kind.get_ref()
+                        ),
+                    );
                 }
                 rows.push(IstioRow {
                     version: row.version.into_inner(),
@@ -637,27 +693,64 @@ mod raw {
                 });
             }
             let known = |v: &IstioVersion| rows.iter().any(|r| &r.version == v);
-            let known_list = || display_list(&rows.iter().map(|r| r.version.clone()).collect::<Vec<_>>());
+            let known_list =
+                || display_list(&rows.iter().map(|r| r.version.clone()).collect::<Vec<_>>());
             if !known(self.default.get_ref()) {
-                return err(self.default.span().start, format!("default {} has no [[istio]] row; known: {}", self.default.get_ref(), known_list()));
+                return err(
+                    self.default.span().start,
+                    format!(
+                        "default {} has no [[istio]] row; known: {}",
+                        self.default.get_ref(),
+                        known_list()
+                    ),
+                );
             }
             if self.matrix.get_ref().is_empty() {
-                return err(self.matrix.span().start, "matrix is empty; name at least one [[istio]] row for CI to run".into());
+                return err(
+                    self.matrix.span().start,
+                    "matrix is empty; name at least one [[istio]] row for CI to run".into(),
+                );
             }
             for v in self.matrix.get_ref() {
                 if !known(v.get_ref()) {
-                    return err(v.span().start, format!("matrix entry {} has no [[istio]] row; known: {}", v.get_ref(), known_list()));
+                    return err(
+                        v.span().start,
+                        format!(
+                            "matrix entry {} has no [[istio]] row; known: {}",
+                            v.get_ref(),
+                            known_list()
+                        ),
+                    );
                 }
             }
-            if !self.kind.releases.keys().any(|k| k.get_ref() == self.kind.default.get_ref()) {
-                return err(self.kind.default.span().start, format!("kind default {} is not pinned under [kind.releases]", self.kind.default.get_ref()));
+            if !self
+                .kind
+                .releases
+                .keys()
+                .any(|k| k.get_ref() == self.kind.default.get_ref())
+            {
+                return err(
+                    self.kind.default.span().start,
+                    format!(
+                        "kind default {} is not pinned under [kind.releases]",
+                        self.kind.default.get_ref()
+                    ),
+                );
             }
             if !self.metallb.url.get_ref().starts_with("https://") {
-                return err(self.metallb.url.span().start, "metallb url must be an https:// URL".into());
+                return err(
+                    self.metallb.url.span().start,
+                    "metallb url must be an https:// URL".into(),
+                );
             }
             Ok(Pins {
                 default: self.default.into_inner(),
-                matrix: self.matrix.into_inner().into_iter().map(Spanned::into_inner).collect(),
+                matrix: self
+                    .matrix
+                    .into_inner()
+                    .into_iter()
+                    .map(Spanned::into_inner)
+                    .collect(),
                 kind: KindPins {
                     default: self.kind.default.into_inner(),
                     releases: self
@@ -697,7 +790,14 @@ mod raw {
             }
         )*};
     }
-    deserialize_via_string!(IstioVersion, ToolVersion, Sha256, Platform, ImageRef, NodeImage);
+    deserialize_via_string!(
+        IstioVersion,
+        ToolVersion,
+        Sha256,
+        Platform,
+        ImageRef,
+        NodeImage
+    );
 }
 
 #[cfg(test)]
@@ -720,17 +820,28 @@ mod tests {
 
     #[test]
     fn unknown_key_names_file_line_and_key() {
-        let text = repo_pins_text().replacen("hub = \"docker.io/istio\"", "hub = \"docker.io/istio\"\nhbu = \"x\"", 1);
-        let err = Pins::parse(&text, Path::new("versions.toml")).unwrap_err().to_string();
+        let text = repo_pins_text().replacen(
+            "hub = \"docker.io/istio\"",
+            "hub = \"docker.io/istio\"\nhbu = \"x\"",
+            1,
+        );
+        let err = Pins::parse(&text, Path::new("versions.toml"))
+            .unwrap_err()
+            .to_string();
         let line = text.lines().position(|l| l.starts_with("hbu")).unwrap() + 1;
         assert!(err.starts_with(&format!("versions.toml:{line}:")), "{err}");
-        assert!(err.contains("key `hbu`") && err.contains("unknown field"), "{err}");
+        assert!(
+            err.contains("key `hbu`") && err.contains("unknown field"),
+            "{err}"
+        );
     }
 
     #[test]
     fn bad_syntax_names_the_line() {
         let text = "default = \"1.31.1\"\nmatrix = [\"1.31.1\"\n";
-        let err = Pins::parse(text, Path::new("v.toml")).unwrap_err().to_string();
+        let err = Pins::parse(text, Path::new("v.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("v.toml:"), "{err}");
     }
 
@@ -741,14 +852,21 @@ mod tests {
             "not-hex",
             1,
         );
-        let err = Pins::parse(&text, Path::new(FILE_NAME)).unwrap_err().to_string();
-        assert!(err.contains("key `linux-amd64`") && err.contains("not a sha256"), "{err}");
+        let err = Pins::parse(&text, Path::new(FILE_NAME))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("key `linux-amd64`") && err.contains("not a sha256"),
+            "{err}"
+        );
     }
 
     #[test]
     fn default_must_name_a_row() {
         let text = repo_pins_text().replacen("default = \"1.31.1\"", "default = \"1.99.0\"", 1);
-        let err = Pins::parse(&text, Path::new(FILE_NAME)).unwrap_err().to_string();
+        let err = Pins::parse(&text, Path::new(FILE_NAME))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("default 1.99.0 has no [[istio]] row"), "{err}");
     }
 
@@ -756,7 +874,10 @@ mod tests {
     fn unknown_row_lists_known_versions() {
         let pins = Pins::parse(repo_pins_text(), Path::new(FILE_NAME)).unwrap();
         let err = pins.row(&"1.2.3".parse().unwrap()).unwrap_err().to_string();
-        assert!(err.contains("Istio 1.2.3 has no row") && err.contains("1.31.1, 1.30.4"), "{err}");
+        assert!(
+            err.contains("Istio 1.2.3 has no row") && err.contains("1.31.1, 1.30.4"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -772,8 +893,17 @@ mod tests {
         assert_eq!(row.sha256[&"linux-arm64".parse().unwrap()], Some(sha));
         assert_eq!(row.sha256[&"linux-amd64".parse().unwrap()], None);
         let before = Pins::parse(repo_pins_text(), Path::new(FILE_NAME)).unwrap();
-        assert_eq!(before.row(&"1.31.1".parse().unwrap()).unwrap(), pins.row(&"1.31.1".parse().unwrap()).unwrap());
-        assert_eq!(text.lines().filter(|l| l.starts_with('#')).count(), repo_pins_text().lines().filter(|l| l.starts_with('#')).count());
+        assert_eq!(
+            before.row(&"1.31.1".parse().unwrap()).unwrap(),
+            pins.row(&"1.31.1".parse().unwrap()).unwrap()
+        );
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with('#')).count(),
+            repo_pins_text()
+                .lines()
+                .filter(|l| l.starts_with('#'))
+                .count()
+        );
         assert_eq!(text.lines().count(), repo_pins_text().lines().count());
     }
 
@@ -788,8 +918,15 @@ mod tests {
 
     #[test]
     fn node_image_needs_a_digest() {
-        assert!("kindest/node:v1.36.4".parse::<NodeImage>().unwrap_err().contains("not pinned by digest"));
-        let image: NodeImage = format!("kindest/node:v1.36.4@sha256:{}", "0".repeat(64)).parse().unwrap();
+        assert!(
+            "kindest/node:v1.36.4"
+                .parse::<NodeImage>()
+                .unwrap_err()
+                .contains("not pinned by digest")
+        );
+        let image: NodeImage = format!("kindest/node:v1.36.4@sha256:{}", "0".repeat(64))
+            .parse()
+            .unwrap();
         assert_eq!(image.kubernetes, (1, 36, 4));
     }
 }

@@ -46,6 +46,8 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
             || c.is::<e2e::pins::PinsError>()
             || c.is::<e2e::pins::UnknownIstioVersion>()
             || c.is::<e2e::config::ConfigError>()
+            || c.downcast_ref::<e2e::tools::ToolsError>()
+                .is_some_and(|e| e.is_bad_input())
     });
     eprintln!("error: {err}");
     for cause in err.chain().skip(1) {
@@ -53,7 +55,11 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
     }
     if std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
         // One line, as GitHub annotations need.
-        let line = err.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ");
+        let line = err
+            .chain()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(": ");
         println!("::error::{}", line.replace('\n', " "));
     }
     ExitCode::from(if bad_input { 2 } else { 1 })

@@ -29,7 +29,9 @@ pub fn run(args: TestArgs) -> anyhow::Result<()> {
         .status()
         .is_ok_and(|s| s.success());
     if !has_nextest {
-        anyhow::bail!("cargo-nextest is not installed; install it with: cargo install --locked cargo-nextest");
+        anyhow::bail!(
+            "cargo-nextest is not installed; install it with: cargo install --locked cargo-nextest"
+        );
     }
     let status = Command::new(&cargo)
         .current_dir(e2e::dirs::workspace_root())
