@@ -26,7 +26,11 @@ fn picks() -> Vec<Pick> {
 }
 
 const ISTIOCTL: Entry = Entry::File("istio-1.0.0/bin/istioctl", b"#!/bin/sh\n", 0o755);
-const CHART: Entry = Entry::File("istio-1.0.0/manifests/charts/base/Chart.yaml", b"name: base\n", 0o644);
+const CHART: Entry = Entry::File(
+    "istio-1.0.0/manifests/charts/base/Chart.yaml",
+    b"name: base\n",
+    0o644,
+);
 
 /// Extracts `entries` into `<tmp>/a/b/dest` and returns the error, after checking that
 /// nothing appeared anywhere in `<tmp>` but below `dest`.
@@ -39,7 +43,9 @@ fn refused(entries: &[Entry]) -> (String, String) {
     let err = extract_tar_gz("istio 1.0.0", &archive, &dest, &picks()).unwrap_err();
     let outside: Vec<_> = tree(tmp.path())
         .into_iter()
-        .filter(|p| !p.starts_with("a/b/dest") && !["a", "a/b", "archive.tar.gz"].contains(&p.as_str()))
+        .filter(|p| {
+            !p.starts_with("a/b/dest") && !["a", "a/b", "archive.tar.gz"].contains(&p.as_str())
+        })
         .collect();
     assert!(outside.is_empty(), "written outside dest: {outside:?}");
     let ToolsError::UnsafeArchive { entry, reason, .. } = &err else {
@@ -59,7 +65,11 @@ fn a_parent_dir_entry_is_refused_even_outside_the_picks() {
 fn a_parent_dir_entry_inside_a_picked_tree_is_refused() {
     let (entry, _) = refused(&[
         ISTIOCTL,
-        Entry::File("istio-1.0.0/manifests/charts/base/../../../../../escaped", b"x", 0o644),
+        Entry::File(
+            "istio-1.0.0/manifests/charts/base/../../../../../escaped",
+            b"x",
+            0o644,
+        ),
     ]);
     assert!(entry.ends_with("escaped"), "{entry}");
 }
@@ -77,8 +87,15 @@ fn an_absolute_entry_is_refused() {
 #[test]
 fn a_symlink_pointing_outside_is_refused_before_anything_is_written_through_it() {
     let (entry, reason) = refused(&[
-        Entry::Symlink("istio-1.0.0/manifests/charts/base/templates", "../../../../../../.."),
-        Entry::File("istio-1.0.0/manifests/charts/base/templates/escaped", b"x", 0o644),
+        Entry::Symlink(
+            "istio-1.0.0/manifests/charts/base/templates",
+            "../../../../../../..",
+        ),
+        Entry::File(
+            "istio-1.0.0/manifests/charts/base/templates/escaped",
+            b"x",
+            0o644,
+        ),
         ISTIOCTL,
     ]);
     assert_eq!(entry, "istio-1.0.0/manifests/charts/base/templates");
@@ -87,7 +104,11 @@ fn a_symlink_pointing_outside_is_refused_before_anything_is_written_through_it()
 
 #[test]
 fn an_absolute_symlink_is_refused() {
-    let (_, reason) = refused(&[ISTIOCTL, CHART, Entry::Symlink("istio-1.0.0/manifests/charts/base/etc", "/etc")]);
+    let (_, reason) = refused(&[
+        ISTIOCTL,
+        CHART,
+        Entry::Symlink("istio-1.0.0/manifests/charts/base/etc", "/etc"),
+    ]);
     assert!(reason.contains("absolute"), "{reason}");
 }
 
@@ -123,7 +144,11 @@ fn writing_below_an_inside_link_is_refused() {
         CHART,
         Entry::Dir("istio-1.0.0/manifests/charts/base/real/"),
         Entry::Symlink("istio-1.0.0/manifests/charts/base/alias", "real"),
-        Entry::File("istio-1.0.0/manifests/charts/base/alias/x.yaml", b"x", 0o644),
+        Entry::File(
+            "istio-1.0.0/manifests/charts/base/alias/x.yaml",
+            b"x",
+            0o644,
+        ),
     ]);
     assert!(entry.ends_with("alias/x.yaml"), "{entry}");
     assert!(reason.contains("through the link"), "{reason}");
@@ -148,8 +173,14 @@ fn links_inside_a_chart_are_kept() {
         tar_gz(&[
             ISTIOCTL,
             CHART,
-            Entry::Symlink("istio-1.0.0/manifests/charts/base/Chart-link.yaml", "Chart.yaml"),
-            Entry::HardLink("istio-1.0.0/manifests/charts/base/Chart-hard.yaml", "istio-1.0.0/manifests/charts/base/Chart.yaml"),
+            Entry::Symlink(
+                "istio-1.0.0/manifests/charts/base/Chart-link.yaml",
+                "Chart.yaml",
+            ),
+            Entry::HardLink(
+                "istio-1.0.0/manifests/charts/base/Chart-hard.yaml",
+                "istio-1.0.0/manifests/charts/base/Chart.yaml",
+            ),
         ]),
     )
     .unwrap();
@@ -157,9 +188,18 @@ fn links_inside_a_chart_are_kept() {
     std::fs::create_dir(&dest).unwrap();
     extract_tar_gz("istio 1.0.0", &archive, &dest, &picks()).unwrap();
     let base = dest.join("charts/base");
-    assert_eq!(std::fs::read_link(base.join("Chart-link.yaml")).unwrap(), Path::new("Chart.yaml"));
-    assert_eq!(std::fs::read(base.join("Chart-link.yaml")).unwrap(), b"name: base\n");
-    assert_eq!(std::fs::read(base.join("Chart-hard.yaml")).unwrap(), b"name: base\n");
+    assert_eq!(
+        std::fs::read_link(base.join("Chart-link.yaml")).unwrap(),
+        Path::new("Chart.yaml")
+    );
+    assert_eq!(
+        std::fs::read(base.join("Chart-link.yaml")).unwrap(),
+        b"name: base\n"
+    );
+    assert_eq!(
+        std::fs::read(base.join("Chart-hard.yaml")).unwrap(),
+        b"name: base\n"
+    );
 }
 
 #[test]
@@ -168,24 +208,44 @@ fn a_missing_pick_is_named() {
     let archive = tmp.path().join("a.tar.gz");
     std::fs::write(&archive, tar_gz(&[CHART])).unwrap();
     let err = extract_tar_gz("istio 1.0.0", &archive, tmp.path(), &picks()).unwrap_err();
-    assert!(matches!(&err, ToolsError::MissingInArchive { path, .. } if path == "istio-1.0.0/bin/istioctl"), "{err}");
+    assert!(
+        matches!(&err, ToolsError::MissingInArchive { path, .. } if path == "istio-1.0.0/bin/istioctl"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn a_tampered_release_fetched_through_the_mirror_installs_nothing() {
     let fx = Fixture::new(Recorded::all);
     let evil = tar_gz(&[
-        Entry::File(&format!("istio-{}/bin/istioctl", support::ISTIO), b"#!/bin/sh\n", 0o755),
-        Entry::Symlink(&format!("istio-{}/manifests/charts/base/x", support::ISTIO), "../../../../../../../tmp"),
+        Entry::File(
+            &format!("istio-{}/bin/istioctl", support::ISTIO),
+            b"#!/bin/sh\n",
+            0o755,
+        ),
+        Entry::Symlink(
+            &format!("istio-{}/manifests/charts/base/x", support::ISTIO),
+            "../../../../../../../tmp",
+        ),
     ]);
     fx.server.serve(&fx.paths.istio, evil.clone());
     let mut recorded = Recorded::all(&fx.artifacts);
     recorded.istio = Some(sha256(&evil));
     fx.write_pins(&recorded);
     let pins = fx.pins();
-    let err = e2e::tools::ensure(&fx.opts(), &pins, pins.default_row()).await.unwrap_err();
+    let err = e2e::tools::ensure(&fx.opts(), &pins, pins.default_row())
+        .await
+        .unwrap_err();
     assert!(matches!(err, ToolsError::UnsafeArchive { .. }), "{err}");
     assert!(err.to_string().contains("nothing was installed"), "{err}");
-    assert!(!fx.cache_dir().join("istio").exists(), "{:?}", tree(&fx.cache_dir()));
-    assert!(fx.staging_leftovers().is_empty(), "{:?}", fx.staging_leftovers());
+    assert!(
+        !fx.cache_dir().join("istio").exists(),
+        "{:?}",
+        tree(&fx.cache_dir())
+    );
+    assert!(
+        fx.staging_leftovers().is_empty(),
+        "{:?}",
+        fx.staging_leftovers()
+    );
 }
