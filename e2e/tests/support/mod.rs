@@ -13,6 +13,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use sha2::Digest;
 
+#[allow(unused_imports)] // not every test binary uses both
 pub use server::{Behaviour, TestServer};
 
 pub const KIND: &str = "v0.33.0";
