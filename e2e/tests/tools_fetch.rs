@@ -388,3 +388,62 @@ async fn offline_lists_exactly_what_is_missing_and_makes_no_request() {
         .unwrap_err();
     assert!(err.to_string().contains("not recorded"), "{err}");
 }
+
+#[tokio::test]
+async fn server_errors_are_retried_a_bounded_number_of_times() {
+    let fx = Fixture::new(Recorded::all);
+    fx.server.route(&fx.paths.helm, Behaviour::Status(503));
+    let pins = fx.pins();
+    let err = ensure(&fx.opts(), &pins, pins.default_row())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ToolsError::Http {
+                status: 503,
+                attempts: 3,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(fx.server.hits(&fx.paths.helm), 3);
+}
+
+#[tokio::test]
+async fn all_fetches_every_matrix_row_and_shared_tools_once() {
+    let fx = Fixture::new(Recorded::all);
+    let other = "1.30.4";
+    let archive = support::istio_archive(other);
+    let path = fx.paths.istio.replace(support::ISTIO, other);
+    fx.server.serve(&path, archive.clone());
+    let text = std::fs::read_to_string(fx.pins_file()).unwrap();
+    let row = text[text.find("[[istio]]").unwrap()..]
+        .replace(support::ISTIO, other)
+        .replace(
+            &sha256(&fx.artifacts.istio).to_string(),
+            &sha256(&archive).to_string(),
+        );
+    let text = text.replace(
+        &format!("matrix = [\"{}\"]", support::ISTIO),
+        &format!("matrix = [\"{}\", \"{other}\"]", support::ISTIO),
+    ) + "\n"
+        + &row;
+    std::fs::write(fx.pins_file(), text).unwrap();
+    let pins = fx.pins();
+
+    let all = e2e::tools::ensure_all(&fx.opts(), &pins).await.unwrap();
+    let versions: Vec<String> = all.iter().map(|(v, _)| v.to_string()).collect();
+    assert_eq!(versions, [support::ISTIO, other]);
+    let (a, b) = (&all[0].1, &all[1].1);
+    assert_eq!(
+        (&a.kind, &a.helm, &a.metallb_manifest),
+        (&b.kind, &b.helm, &b.metallb_manifest)
+    );
+    assert_ne!(a.istioctl, b.istioctl);
+    assert_eq!(run(&b.istioctl), format!("istioctl {other}\n"));
+    for p in fx.paths.all().into_iter().chain([path.as_str()]) {
+        assert_eq!(fx.server.hits(p), 1, "{p}");
+    }
+}

@@ -89,9 +89,7 @@ impl Http {
             .connect_timeout(settings.connect_timeout)
             .user_agent(concat!("istio-mc-kind-e2e/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| ToolsError::BadPins {
-                message: format!("cannot set up the HTTP client: {e}"),
-            })?;
+            .map_err(ToolsError::HttpClient)?;
         Ok(Self {
             client,
             settings,

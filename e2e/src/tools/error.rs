@@ -112,6 +112,9 @@ pub enum ToolsError {
         source: std::io::Error,
     },
 
+    #[error("cannot set up the HTTP client")]
+    HttpClient(#[source] reqwest::Error),
+
     #[error("cannot record the checksum in {}: {message}", path.display())]
     RecordChecksum { path: PathBuf, message: String },
 }

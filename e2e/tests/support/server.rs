@@ -24,6 +24,8 @@ pub enum Behaviour {
     StallBeforeHeaders,
     /// Sends the headers and half the body, then sends nothing more.
     StallMidBody(Arc<Vec<u8>>),
+    /// Answers with this status and a short body, every time.
+    Status(u16),
     /// Waits before sending the body.
     Slow {
         body: Arc<Vec<u8>>,
@@ -170,6 +172,9 @@ fn handle(mut stream: TcpStream, state: &Mutex<State>, stopped: &AtomicBool) {
             let _ = send_half(&mut stream, &body);
             hold(stopped);
             Ok(())
+        }
+        Some(Behaviour::Status(code)) => {
+            respond(&mut stream, &format!("{code} Status"), b"failed\n")
         }
         Some(Behaviour::Slow { body, delay }) => {
             std::thread::sleep(delay);
