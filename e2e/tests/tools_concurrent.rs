@@ -63,4 +63,19 @@ fn two_processes_share_one_download() {
         "{:?}",
         fx.staging_leftovers()
     );
+
+    // A third run: everything from the cache, no request, in well under a second.
+    let hits = fx.server.total_hits();
+    let start = std::time::Instant::now();
+    let c = spawn().wait_with_output().unwrap();
+    let took = start.elapsed();
+    eprintln!("cached run (whole process) took {took:?}");
+    assert!(
+        c.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&c.stderr)
+    );
+    assert_eq!(c.stdout, a.stdout);
+    assert_eq!(fx.server.total_hits(), hits, "no request");
+    assert!(took < Duration::from_secs(1), "took {took:?}");
 }

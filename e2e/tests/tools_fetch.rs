@@ -110,6 +110,7 @@ async fn second_run_is_served_from_the_cache_with_the_server_stopped() {
     let start = Instant::now();
     let second = ensure(&opts, &pins, pins.default_row()).await.unwrap();
     let took = start.elapsed();
+    eprintln!("cached run took {took:?}");
     assert_eq!(first, second);
     assert!(
         took < Duration::from_millis(500),
@@ -446,4 +447,30 @@ async fn all_fetches_every_matrix_row_and_shared_tools_once() {
     for p in fx.paths.all().into_iter().chain([path.as_str()]) {
         assert_eq!(fx.server.hits(p), 1, "{p}");
     }
+}
+
+#[tokio::test]
+async fn staging_left_by_a_killed_run_is_never_used_and_is_cleaned_up() {
+    let fx = Fixture::new(Recorded::all);
+    // What a run killed mid-way leaves: a staging dir with a partial file, no install.
+    let stale = fx.cache_dir().join(format!(
+        ".tmp/kind-{}-{}-abc123/install",
+        support::KIND,
+        fx.platform
+    ));
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::write(stale.join("kind"), b"partial").unwrap();
+    let pins = fx.pins();
+    let tb = ensure(&fx.opts(), &pins, pins.default_row()).await.unwrap();
+    assert_eq!(std::fs::read(&tb.kind).unwrap(), fx.artifacts.kind);
+    assert_eq!(
+        fx.server.hits(&fx.paths.kind),
+        1,
+        "the partial file was not taken for an install"
+    );
+    assert!(
+        fx.staging_leftovers().is_empty(),
+        "{:?}",
+        fx.staging_leftovers()
+    );
 }

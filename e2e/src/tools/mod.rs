@@ -240,7 +240,7 @@ async fn fetch_one(
     if let Some((slot, from)) = record {
         record_checksum(&opts.pins_file, slot, expected)?;
         tracing::warn!(
-            "{label}: recorded sha256 {expected} in {} (taken from {from} and verified against the download); commit this change",
+            "{label}: recorded sha256 {expected} in {} (from {from}; the installed copy matches it); commit this change",
             opts.pins_file.display()
         );
     }
