@@ -249,3 +249,23 @@ async fn a_tampered_release_fetched_through_the_mirror_installs_nothing() {
         fx.staging_leftovers()
     );
 }
+
+#[test]
+fn a_directory_entry_after_its_files_is_accepted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a.tar.gz");
+    std::fs::write(
+        &archive,
+        tar_gz(&[ISTIOCTL, CHART, Entry::Dir("istio-1.0.0/manifests/charts/base/")]),
+    )
+    .unwrap();
+    extract_tar_gz("istio 1.0.0", &archive, tmp.path(), &picks()).unwrap();
+    assert!(tmp.path().join("charts/base/Chart.yaml").is_file());
+}
+
+#[test]
+fn a_file_that_appears_twice_is_refused() {
+    let (entry, reason) = refused(&[ISTIOCTL, CHART, CHART]);
+    assert!(entry.ends_with("Chart.yaml"), "{entry}");
+    assert!(reason.contains("twice"), "{reason}");
+}

@@ -34,8 +34,8 @@ pub fn extract_tar_gz(
     let mut found = vec![false; picks.len()];
     let mut links: Vec<(PathBuf, PathBuf)> = Vec::new();
 
-    for entry in tar.entries().map_err(|e| read_err_clone(archive, e))? {
-        let mut entry = entry.map_err(|e| read_err_clone(archive, e))?;
+    for entry in tar.entries().map_err(|e| read_error(archive, e))? {
+        let mut entry = entry.map_err(|e| read_error(archive, e))?;
         let kind = entry.header().entry_type();
         if matches!(
             kind,
@@ -48,14 +48,14 @@ pub fn extract_tar_gz(
         }
         let raw = entry
             .path()
-            .map_err(|e| read_err_clone(archive, e))?
+            .map_err(|e| read_error(archive, e))?
             .into_owned();
         let name = raw.display().to_string();
         let rel = safe_relative(&raw).map_err(|r| refuse(&name, r))?;
         let link_target = if kind.is_symlink() || kind.is_hard_link() {
             let target = entry
                 .link_name()
-                .map_err(|e| read_err_clone(archive, e))?
+                .map_err(|e| read_error(archive, e))?
                 .ok_or_else(|| refuse(&name, "is a link without a target".into()))?
                 .into_owned();
             if kind.is_symlink() {
@@ -80,8 +80,11 @@ pub fn extract_tar_gz(
         let pick = &picks[index];
         let out = dest.join(&to);
         no_links_above(dest, Path::new(&to)).map_err(|r| refuse(&name, r))?;
-        if fs::symlink_metadata(&out).is_ok() {
-            return Err(refuse(&name, "appears twice in the archive".into()));
+        match fs::symlink_metadata(&out) {
+            // A directory entry may follow files already created inside it.
+            Ok(m) if m.is_dir() && kind == EntryType::Directory => continue,
+            Ok(_) => return Err(refuse(&name, "appears twice in the archive".into())),
+            Err(_) => {}
         }
         let create_parent = |out: &Path| {
             let parent = out.parent().expect("below dest");
@@ -96,7 +99,7 @@ pub fn extract_tar_gz(
                 create_parent(&out)?;
                 let mut file =
                     fs::File::create_new(&out).map_err(ToolsError::io("cannot create", &out))?;
-                std::io::copy(&mut entry, &mut file).map_err(|e| read_err_clone(archive, e))?;
+                std::io::copy(&mut entry, &mut file).map_err(|e| read_error(archive, e))?;
                 let executable = pick.kind == PickKind::Executable
                     || entry.header().mode().unwrap_or(0) & 0o111 != 0;
                 let mode = if executable { 0o755 } else { 0o644 };
@@ -187,7 +190,7 @@ pub fn extract_tar_gz(
     Ok(())
 }
 
-fn read_err_clone(archive: &Path, e: std::io::Error) -> ToolsError {
+fn read_error(archive: &Path, e: std::io::Error) -> ToolsError {
     ToolsError::io("cannot read the archive", archive)(e)
 }
 
