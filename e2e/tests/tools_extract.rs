@@ -256,7 +256,11 @@ fn a_directory_entry_after_its_files_is_accepted() {
     let archive = tmp.path().join("a.tar.gz");
     std::fs::write(
         &archive,
-        tar_gz(&[ISTIOCTL, CHART, Entry::Dir("istio-1.0.0/manifests/charts/base/")]),
+        tar_gz(&[
+            ISTIOCTL,
+            CHART,
+            Entry::Dir("istio-1.0.0/manifests/charts/base/"),
+        ]),
     )
     .unwrap();
     extract_tar_gz("istio 1.0.0", &archive, tmp.path(), &picks()).unwrap();
