@@ -6,6 +6,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use sha2::Digest;
+
 use super::artifact::Artifact;
 use super::error::ToolsError;
 use crate::pins::Sha256;
@@ -20,8 +22,9 @@ pub(crate) struct Cache {
     root: PathBuf,
 }
 
-/// Held while an artifact is being fetched; the lock is released when dropped.
-pub(crate) struct ArtifactLock {
+/// An exclusive lock on a file under `.locks/`, released when dropped (or when the
+/// process dies, so a killed run never blocks the next one).
+pub(crate) struct CacheLock {
     _file: fs::File,
 }
 
@@ -51,10 +54,25 @@ impl Cache {
     }
 
     /// Waits for the artifact's lock (another run may hold it while downloading).
-    pub(crate) async fn lock(&self, artifact: &Artifact) -> Result<ArtifactLock, ToolsError> {
+    pub(crate) async fn lock(&self, artifact: &Artifact) -> Result<CacheLock, ToolsError> {
+        self.lock_named(&artifact.key(), &artifact.to_string())
+            .await
+    }
+
+    /// Waits for the lock that serialises writes to the pins file at `pins_file`, so two
+    /// runs recording different checksums at once do not lose one.
+    pub(crate) async fn lock_pins(&self, pins_file: &Path) -> Result<CacheLock, ToolsError> {
+        let absolute = std::path::absolute(pins_file).unwrap_or_else(|_| pins_file.to_owned());
+        let digest = sha2::Sha256::digest(absolute.as_os_str().as_encoded_bytes());
+        let name = format!("pins-{}", hex::encode(&digest[..8]));
+        self.lock_named(&name, &pins_file.display().to_string())
+            .await
+    }
+
+    async fn lock_named(&self, name: &str, what: &str) -> Result<CacheLock, ToolsError> {
         let dir = self.root.join(LOCKS);
         fs::create_dir_all(&dir).map_err(ToolsError::io("cannot create", &dir))?;
-        let path = dir.join(format!("{}.lock", artifact.key()));
+        let path = dir.join(format!("{name}.lock"));
         let file = fs::File::options()
             .create(true)
             .truncate(false)
@@ -62,9 +80,9 @@ impl Cache {
             .open(&path)
             .map_err(ToolsError::io("cannot open the lock file", &path))?;
         match file.try_lock() {
-            Ok(()) => return Ok(ArtifactLock { _file: file }),
+            Ok(()) => return Ok(CacheLock { _file: file }),
             Err(fs::TryLockError::WouldBlock) => {
-                tracing::info!("{artifact}: another run is fetching it; waiting for it to finish");
+                tracing::info!("{what}: another run holds it; waiting for it to finish");
             }
             Err(fs::TryLockError::Error(e)) => return Err(ToolsError::io("cannot lock", &path)(e)),
         }
@@ -72,7 +90,7 @@ impl Cache {
             .await
             .expect("the lock task does not panic");
         let file = locked.map_err(ToolsError::io("cannot lock", &path))?;
-        Ok(ArtifactLock { _file: file })
+        Ok(CacheLock { _file: file })
     }
 
     /// A fresh staging directory for `artifact`, removed when dropped. Call with the
@@ -80,7 +98,7 @@ impl Cache {
     pub(crate) fn staging(
         &self,
         artifact: &Artifact,
-        _lock: &ArtifactLock,
+        _lock: &CacheLock,
     ) -> Result<tempfile::TempDir, ToolsError> {
         let dir = self.root.join(STAGING);
         fs::create_dir_all(&dir).map_err(ToolsError::io("cannot create", &dir))?;

@@ -238,6 +238,7 @@ async fn fetch_one(
         None => install(opts, cache, http, a, expected, &lock).await?,
     };
     if let Some((slot, from)) = record {
+        let _pins = cache.lock_pins(&opts.pins_file).await?;
         record_checksum(&opts.pins_file, slot, expected)?;
         tracing::warn!(
             "{label}: recorded sha256 {expected} in {} (from {from}; the installed copy matches it); commit this change",
@@ -253,7 +254,7 @@ async fn install(
     http: &Http,
     a: &Artifact,
     expected: Sha256,
-    lock: &cache::ArtifactLock,
+    lock: &cache::CacheLock,
 ) -> Result<PathBuf, ToolsError> {
     let label = a.to_string();
     let url = opts.source(&a.url);
