@@ -10,3 +10,4 @@ pub mod dirs;
 pub mod net;
 pub mod pins;
 pub mod render;
+pub mod tools;

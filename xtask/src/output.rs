@@ -48,6 +48,8 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
             || c.is::<e2e::config::ConfigError>()
             || c.downcast_ref::<e2e::certs::CertsError>()
                 .is_some_and(e2e::certs::CertsError::is_bad_input)
+            || c.downcast_ref::<e2e::tools::ToolsError>()
+                .is_some_and(|e| e.is_bad_input())
     });
     eprintln!("error: {err}");
     for cause in err.chain().skip(1) {

@@ -3,6 +3,10 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use e2e::pins::{Pins, Platform};
+use e2e::tools::{FetchOptions, Mirror, Toolbox};
+
+use crate::output::usage;
 
 #[derive(Args)]
 pub struct ToolsArgs {
@@ -26,6 +30,55 @@ pub struct ToolsArgs {
     cache_dir: Option<PathBuf>,
 }
 
-pub fn run(_args: ToolsArgs) -> anyhow::Result<()> {
-    Err(crate::output::not_built("tools"))
+pub fn run(args: ToolsArgs) -> anyhow::Result<()> {
+    let pins_file = e2e::dirs::pins_file();
+    let pins = Pins::load(&pins_file)?;
+    let platform = Platform::current().map_err(usage)?;
+    let cache_dir = match args.cache_dir {
+        Some(dir) => dir,
+        None => e2e::dirs::default_cache_dir().map_err(usage)?,
+    };
+    let mut opts = FetchOptions::new(cache_dir, pins_file, platform);
+    opts.locked = args.locked;
+    opts.offline = args.offline;
+    opts.mirror = args.mirror.as_deref().map(Mirror::parse).transpose()?;
+    opts.progress = true;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let toolboxes = if args.all {
+        runtime.block_on(e2e::tools::ensure_all(&opts, &pins))?
+    } else {
+        let row = match &args.istio {
+            Some(v) => pins.row(&v.parse().map_err(usage)?)?,
+            None => pins.default_row(),
+        };
+        vec![(
+            row.version.clone(),
+            runtime.block_on(e2e::tools::ensure(&opts, &pins, row))?,
+        )]
+    };
+    for (version, toolbox) in &toolboxes {
+        print!("{}", describe(&version.to_string(), platform, toolbox));
+    }
+    Ok(())
+}
+
+/// Where each tool of a row is, one per line.
+fn describe(version: &str, platform: Platform, t: &Toolbox) -> String {
+    let lines = [
+        ("kind", &t.kind),
+        ("helm", &t.helm),
+        ("istioctl", &t.istioctl),
+        ("chart base", &t.charts.base),
+        ("chart istiod", &t.charts.istiod),
+        ("chart gateway", &t.charts.gateway),
+        ("metallb", &t.metallb_manifest),
+    ];
+    let mut out = format!("Istio {version} ({platform}):\n");
+    for (name, path) in lines {
+        out.push_str(&format!("  {name:<14} {}\n", path.display()));
+    }
+    out
 }

@@ -1,0 +1,62 @@
+//! A minimal front end to `e2e::tools::ensure`, without the xtask CLI: lets tests run
+//! real concurrent processes against one cache.
+//!
+//! Usage: fetch-tools --pins FILE --cache-dir DIR [--mirror URL] [--istio VER]
+//! Prints `name=path` per tool; exits 1 with the error on stderr.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use e2e::pins::{Pins, Platform};
+use e2e::tools::{FetchOptions, Mirror};
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<String, Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let (mut pins_file, mut cache_dir, mut mirror, mut istio) = (None, None, None, None);
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--pins" => pins_file = Some(PathBuf::from(value)),
+            "--cache-dir" => cache_dir = Some(PathBuf::from(value)),
+            "--mirror" => mirror = Some(Mirror::parse(&value)?),
+            "--istio" => istio = Some(value.parse().map_err(|e: String| e)?),
+            other => return Err(format!("unknown argument {other}").into()),
+        }
+    }
+    let pins_file = pins_file.ok_or("--pins FILE is required")?;
+    let cache_dir = cache_dir.ok_or("--cache-dir DIR is required")?;
+    let pins = Pins::load(&pins_file)?;
+    let row = match &istio {
+        Some(v) => pins.row(v)?,
+        None => pins.default_row(),
+    };
+    let mut opts = FetchOptions::new(cache_dir, pins_file, Platform::current()?);
+    opts.mirror = mirror;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let t = runtime.block_on(e2e::tools::ensure(&opts, &pins, row))?;
+    Ok(format!(
+        "kind={}\nhelm={}\nistioctl={}\nbase={}\nistiod={}\ngateway={}\nmetallb={}\n",
+        t.kind.display(),
+        t.helm.display(),
+        t.istioctl.display(),
+        t.charts.base.display(),
+        t.charts.istiod.display(),
+        t.charts.gateway.display(),
+        t.metallb_manifest.display()
+    ))
+}

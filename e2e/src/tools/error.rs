@@ -1,0 +1,144 @@
+//! Why fetching the tools failed, each with what to do about it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::pins::Sha256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ToolsError {
+    #[error("--mirror {url}: {reason}")]
+    BadMirror { url: String, reason: String },
+
+    #[error("{message}")]
+    BadPins { message: String },
+
+    #[error(
+        "--locked: {} records no sha256 for {}. Run `cargo xtask tools` without --locked once to take it from the upstream checksum file, then commit {}",
+        crate::pins::FILE_NAME, .artifacts.join(", "), crate::pins::FILE_NAME
+    )]
+    Unrecorded { artifacts: Vec<String> },
+
+    #[error(
+        "--offline: not in the cache {}: {}. Run once without --offline (or with --mirror URL) to fetch them",
+        cache_dir.display(), missing.join("; ")
+    )]
+    Offline {
+        cache_dir: PathBuf,
+        missing: Vec<String>,
+    },
+
+    #[error(
+        "{artifact}: {url} answered 404 Not Found. Check the version in {} (is it published for this platform?) or the layout of your --mirror",
+        crate::pins::FILE_NAME
+    )]
+    NotFound { artifact: String, url: String },
+
+    #[error("{artifact}: {url} answered HTTP {status}{}", if *.attempts > 1 { format!(" (after {attempts} attempts)") } else { String::new() })]
+    Http {
+        artifact: String,
+        url: String,
+        status: u16,
+        attempts: u32,
+    },
+
+    #[error(
+        "{artifact}: cannot reach {url} ({attempts} attempts). Check your network or proxy, or fetch from a mirror with --mirror URL, or use only the cache with --offline"
+    )]
+    Unreachable {
+        artifact: String,
+        url: String,
+        attempts: u32,
+        #[source]
+        source: reqwest::Error,
+    },
+
+    #[error("{artifact}: {url} sent nothing for {}s ({attempts} attempts); the server stalled. Try again later or use --mirror URL", stall.as_secs_f32())]
+    Stalled {
+        artifact: String,
+        url: String,
+        attempts: u32,
+        stall: Duration,
+    },
+
+    #[error(
+        "{artifact}: the download from {url} broke off ({attempts} attempts); try again, or use --mirror URL"
+    )]
+    Interrupted {
+        artifact: String,
+        url: String,
+        attempts: u32,
+        #[source]
+        source: reqwest::Error,
+    },
+
+    #[error(
+        "{artifact}: checksum mismatch for {url}: expected sha256 {expected}, got {actual}. The download was removed. \
+         If {} is right, the server or mirror sent another file; if the upstream release changed, check it before updating the pin",
+        crate::pins::FILE_NAME
+    )]
+    ChecksumMismatch {
+        artifact: String,
+        url: String,
+        expected: Sha256,
+        actual: Sha256,
+    },
+
+    #[error("{artifact}: the checksum file {url} cannot be used: {reason}")]
+    BadChecksumFile {
+        artifact: String,
+        url: String,
+        reason: String,
+    },
+
+    #[error("{artifact}: refusing the archive: entry `{entry}` {reason}; nothing was installed")]
+    UnsafeArchive {
+        artifact: String,
+        entry: String,
+        reason: String,
+    },
+
+    #[error(
+        "{artifact}: the archive has no `{path}`; is {} pinning the right release?",
+        crate::pins::FILE_NAME
+    )]
+    MissingInArchive { artifact: String, path: String },
+
+    #[error("{action} {}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("cannot set up the HTTP client")]
+    HttpClient(#[source] reqwest::Error),
+
+    #[error("cannot record the checksum in {}: {message}", path.display())]
+    RecordChecksum { path: PathBuf, message: String },
+}
+
+impl ToolsError {
+    /// Bad usage or input (exit code 2): the user must change an argument or the pins.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            ToolsError::BadMirror { .. }
+                | ToolsError::BadPins { .. }
+                | ToolsError::Unrecorded { .. }
+        )
+    }
+
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| ToolsError::Io {
+            action,
+            path,
+            source,
+        }
+    }
+}

@@ -1,0 +1,329 @@
+//! The pinned tools a run needs (kind, helm, istioctl with the Istio charts, the MetalLB
+//! manifest): downloaded once, verified against `versions.toml`, installed atomically into
+//! a cache shared by every checkout, and handed to the rest of the framework as a
+//! [`Toolbox`] of absolute paths.
+
+pub mod artifact;
+mod cache;
+mod download;
+mod error;
+pub mod extract;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use reqwest::Url;
+
+pub use artifact::{Artifact, Checksum, Mirror, Tool};
+pub use download::HttpSettings;
+pub use error::ToolsError;
+
+use crate::pins::{ChecksumSlot, IstioRow, IstioVersion, Pins, Platform, Sha256};
+use artifact::Unpack;
+use cache::Cache;
+use download::Http;
+
+/// How to fetch.
+#[derive(Debug, Clone)]
+pub struct FetchOptions {
+    /// The shared cache (`--cache-dir`, `MESH_CACHE_DIR`, else `dirs::default_cache_dir`).
+    pub cache_dir: PathBuf,
+    /// The pins file, where checksums taken from upstream are recorded.
+    pub pins_file: PathBuf,
+    pub platform: Platform,
+    /// Refuse artifacts whose checksum is not recorded; never write the pins file.
+    pub locked: bool,
+    /// Use the cache only.
+    pub offline: bool,
+    pub mirror: Option<Mirror>,
+    pub http: HttpSettings,
+    /// Show a progress bar per download (only ever drawn when stderr is a terminal).
+    pub progress: bool,
+}
+
+impl FetchOptions {
+    pub fn new(cache_dir: PathBuf, pins_file: PathBuf, platform: Platform) -> Self {
+        Self {
+            cache_dir,
+            pins_file,
+            platform,
+            locked: false,
+            offline: false,
+            mirror: None,
+            http: HttpSettings::default(),
+            progress: false,
+        }
+    }
+
+    /// Where `upstream` is actually fetched from.
+    fn source(&self, upstream: &Url) -> Url {
+        match &self.mirror {
+            Some(m) => m.rewrite(upstream),
+            None => upstream.clone(),
+        }
+    }
+}
+
+/// Absolute paths to everything one Istio row needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toolbox {
+    pub kind: PathBuf,
+    pub helm: PathBuf,
+    pub istioctl: PathBuf,
+    pub charts: IstioCharts,
+    pub metallb_manifest: PathBuf,
+}
+
+/// The row's Helm charts, from its release archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IstioCharts {
+    pub base: PathBuf,
+    /// `istio-control/istio-discovery` in the archive (the `istiod` chart).
+    pub istiod: PathBuf,
+    pub gateway: PathBuf,
+}
+
+/// Makes sure everything `row` needs is in the cache, fetching what is missing.
+pub async fn ensure(
+    opts: &FetchOptions,
+    pins: &Pins,
+    row: &IstioRow,
+) -> Result<Toolbox, ToolsError> {
+    let artifacts = artifact::for_row(pins, row, opts.platform)?;
+    let dirs = fetch(opts, &artifacts.all()).await?;
+    Ok(toolbox(&artifacts, &dirs))
+}
+
+/// [`ensure`] for every row of the matrix, fetching shared artifacts once.
+pub async fn ensure_all(
+    opts: &FetchOptions,
+    pins: &Pins,
+) -> Result<Vec<(IstioVersion, Toolbox)>, ToolsError> {
+    let rows = pins
+        .matrix
+        .iter()
+        .map(|v| {
+            let row = pins.row(v).expect("validated at load: matrix rows exist");
+            artifact::for_row(pins, row, opts.platform).map(|a| (v.clone(), a))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut unique: BTreeMap<String, &Artifact> = BTreeMap::new();
+    for (_, a) in &rows {
+        for artifact in a.all() {
+            unique.entry(artifact.key()).or_insert(artifact);
+        }
+    }
+    let list: Vec<&Artifact> = unique.values().copied().collect();
+    let dirs = fetch(opts, &list).await?;
+    let by_key: BTreeMap<String, PathBuf> = list.iter().map(|a| a.key()).zip(dirs).collect();
+    Ok(rows
+        .into_iter()
+        .map(|(v, a)| {
+            let dirs: Vec<PathBuf> = a.all().iter().map(|x| by_key[&x.key()].clone()).collect();
+            let tb = toolbox(&a, &dirs);
+            (v, tb)
+        })
+        .collect())
+}
+
+fn toolbox(a: &artifact::RowArtifacts, dirs: &[PathBuf]) -> Toolbox {
+    let [kind, helm, istio, metallb] = dirs else {
+        unreachable!("one install dir per artifact of the row")
+    };
+    let raw_name = |a: &Artifact| match &a.unpack {
+        Unpack::Raw { name, .. } => name.clone(),
+        Unpack::TarGz { .. } => unreachable!("kind and the MetalLB manifest are single files"),
+    };
+    Toolbox {
+        kind: kind.join(raw_name(&a.kind)),
+        helm: helm.join("helm"),
+        istioctl: istio.join("istioctl"),
+        charts: IstioCharts {
+            base: istio.join("charts/base"),
+            istiod: istio.join("charts/istio-discovery"),
+            gateway: istio.join("charts/gateway"),
+        },
+        metallb_manifest: metallb.join(raw_name(&a.metallb)),
+    }
+}
+
+/// Installs each artifact (a cache hit makes no request) and returns its install
+/// directory, in order.
+pub async fn fetch(
+    opts: &FetchOptions,
+    artifacts: &[&Artifact],
+) -> Result<Vec<PathBuf>, ToolsError> {
+    if opts.locked {
+        let unrecorded: Vec<String> = artifacts
+            .iter()
+            .filter(|a| a.recorded().is_none())
+            .map(|a| a.to_string())
+            .collect();
+        if !unrecorded.is_empty() {
+            return Err(ToolsError::Unrecorded {
+                artifacts: unrecorded,
+            });
+        }
+    }
+    let cache = Cache::new(&opts.cache_dir)?;
+    let hits: Vec<Option<PathBuf>> = artifacts
+        .iter()
+        .map(|a| a.recorded().and_then(|sha| cache.installed(a, sha)))
+        .collect();
+    if opts.offline {
+        let missing: Vec<String> = artifacts
+            .iter()
+            .zip(&hits)
+            .filter(|(_, hit)| hit.is_none())
+            .map(|(a, _)| match a.recorded() {
+                Some(sha) => format!("{a} sha256 {sha}"),
+                None => format!(
+                    "{a} (its sha256 is not recorded in {}, so no cached copy can be trusted)",
+                    crate::pins::FILE_NAME
+                ),
+            })
+            .collect();
+        if !missing.is_empty() {
+            return Err(ToolsError::Offline {
+                cache_dir: cache.root().to_owned(),
+                missing,
+            });
+        }
+    }
+    let mut http = None;
+    let mut dirs = Vec::with_capacity(artifacts.len());
+    for (a, hit) in artifacts.iter().zip(hits) {
+        let dir = match hit {
+            Some(dir) => dir,
+            None => {
+                let http = match &mut http {
+                    Some(h) => h,
+                    None => http.insert(Http::new(opts.http, opts.progress)?),
+                };
+                fetch_one(opts, &cache, http, a).await?
+            }
+        };
+        dirs.push(dir);
+    }
+    Ok(dirs)
+}
+
+/// Downloads, verifies and installs one artifact, under its lock.
+async fn fetch_one(
+    opts: &FetchOptions,
+    cache: &Cache,
+    http: &Http,
+    a: &Artifact,
+) -> Result<PathBuf, ToolsError> {
+    let label = a.to_string();
+    let lock = cache.lock(a).await?;
+    let (expected, record) = match &a.checksum {
+        Checksum::Recorded(sha) => (*sha, None),
+        Checksum::Upstream { file_url, slot } => {
+            let url = opts.source(file_url);
+            let text = http.text(&label, &url).await?;
+            let sha = artifact::parse_checksum_file(&text, a.file_name()).map_err(|reason| {
+                ToolsError::BadChecksumFile {
+                    artifact: label.clone(),
+                    url: url.to_string(),
+                    reason,
+                }
+            })?;
+            (sha, Some((slot, url)))
+        }
+    };
+    // Another run may have installed it while we waited for the lock.
+    let dir = match cache.installed(a, expected) {
+        Some(dir) => dir,
+        None => install(opts, cache, http, a, expected, &lock).await?,
+    };
+    if let Some((slot, from)) = record {
+        let _pins = cache.lock_pins(&opts.pins_file).await?;
+        record_checksum(&opts.pins_file, slot, expected)?;
+        tracing::warn!(
+            "{label}: recorded sha256 {expected} in {} (from {from}; the installed copy matches it); commit this change",
+            opts.pins_file.display()
+        );
+    }
+    Ok(dir)
+}
+
+async fn install(
+    opts: &FetchOptions,
+    cache: &Cache,
+    http: &Http,
+    a: &Artifact,
+    expected: Sha256,
+    lock: &cache::CacheLock,
+) -> Result<PathBuf, ToolsError> {
+    let label = a.to_string();
+    let url = opts.source(&a.url);
+    let staging = cache.staging(a, lock)?;
+    let download = staging.path().join(a.file_name());
+    tracing::info!("{label}: fetching {url}");
+    let actual = http.to_file(&label, &url, &download).await?;
+    if actual != expected {
+        drop(staging);
+        return Err(ToolsError::ChecksumMismatch {
+            artifact: label,
+            url: url.to_string(),
+            expected,
+            actual,
+        });
+    }
+    let staged = staging.path().join("install");
+    std::fs::create_dir(&staged).map_err(ToolsError::io("cannot create", &staged))?;
+    match &a.unpack {
+        Unpack::Raw { name, executable } => {
+            let to = staged.join(name);
+            std::fs::rename(&download, &to)
+                .map_err(ToolsError::io("cannot move the download to", &to))?;
+            let mode = if *executable { 0o755 } else { 0o644 };
+            std::fs::set_permissions(&to, std::os::unix::fs::PermissionsExt::from_mode(mode))
+                .map_err(ToolsError::io("cannot set permissions of", &to))?;
+        }
+        Unpack::TarGz { picks } => {
+            let job = (
+                label.clone(),
+                download.clone(),
+                staged.clone(),
+                picks.clone(),
+            );
+            tokio::task::spawn_blocking(move || {
+                extract::extract_tar_gz(&job.0, &job.1, &job.2, &job.3)
+            })
+            .await
+            .expect("extraction does not panic")?;
+            std::fs::remove_file(&download).map_err(ToolsError::io("cannot remove", &download))?;
+        }
+    }
+    let dir = cache.commit(&staged, a, expected)?;
+    drop(staging);
+    Ok(dir)
+}
+
+fn perms(path: &Path) -> Result<std::fs::Permissions, ToolsError> {
+    Ok(std::fs::metadata(path)
+        .map_err(ToolsError::io("cannot read", path))?
+        .permissions())
+}
+
+/// Writes `sha` into `slot` of the pins file, replacing the file atomically.
+fn record_checksum(pins_file: &Path, slot: &ChecksumSlot, sha: Sha256) -> Result<(), ToolsError> {
+    let fail = |message: String| ToolsError::RecordChecksum {
+        path: pins_file.to_owned(),
+        message,
+    };
+    let text = std::fs::read_to_string(pins_file).map_err(|e| fail(e.to_string()))?;
+    let updated = crate::pins::with_checksum(&text, slot, sha).map_err(fail)?;
+    let dir = pins_file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(e.to_string()))?;
+    std::io::Write::write_all(&mut tmp, updated.as_bytes()).map_err(|e| fail(e.to_string()))?;
+    let mode = perms(pins_file)?;
+    std::fs::set_permissions(tmp.path(), mode).map_err(|e| fail(e.to_string()))?;
+    tmp.persist(pins_file).map_err(|e| fail(e.to_string()))?;
+    Ok(())
+}

@@ -1,0 +1,476 @@
+//! `tools::ensure` against a real HTTP server on 127.0.0.1 serving generated artifacts
+//! laid out like the upstream releases, reached through the mirror option.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use e2e::tools::{ToolsError, ensure};
+use support::{Behaviour, Fixture, Recorded, sha256, tree};
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+fn run(path: &std::path::Path) -> String {
+    let out = std::process::Command::new(path).output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn fetches_verifies_and_installs_what_a_row_needs() {
+    let fx = Fixture::new(Recorded::all);
+    let pins = fx.pins();
+    let tb = ensure(&fx.opts(), &pins, pins.default_row()).await.unwrap();
+
+    // Absolute paths into the cache, keyed by name, version and sha256.
+    let cache = fx.cache_dir();
+    assert_eq!(
+        tb.kind,
+        cache.join(format!(
+            "kind/{}/{}/kind",
+            support::KIND,
+            sha256(&fx.artifacts.kind)
+        ))
+    );
+    let istio_dir = cache.join(format!(
+        "istio/{}/{}",
+        support::ISTIO,
+        sha256(&fx.artifacts.istio)
+    ));
+    assert_eq!(tb.istioctl, istio_dir.join("istioctl"));
+    assert!(tb.helm.is_absolute() && tb.metallb_manifest.is_absolute());
+
+    // The binaries run (the run bit is set, even on helm, which the archive shipped 0644).
+    assert_eq!(run(&tb.kind), format!("kind {}\n", support::KIND));
+    assert_eq!(run(&tb.helm), format!("helm {}\n", support::HELM));
+    assert_eq!(run(&tb.istioctl), format!("istioctl {}\n", support::ISTIO));
+    assert_eq!(mode(&tb.kind), 0o755);
+    assert_eq!(std::fs::read(&tb.kind).unwrap(), fx.artifacts.kind);
+    assert_eq!(
+        std::fs::read(&tb.metallb_manifest).unwrap(),
+        fx.artifacts.metallb
+    );
+    assert_eq!(mode(&tb.metallb_manifest), 0o644);
+
+    // Only istioctl and the three charts are extracted.
+    assert_eq!(
+        tree(&istio_dir),
+        [
+            "charts",
+            "charts/base",
+            "charts/base/Chart.yaml",
+            "charts/base/templates",
+            "charts/base/templates/crds.yaml",
+            "charts/gateway",
+            "charts/gateway/Chart.yaml",
+            "charts/istio-discovery",
+            "charts/istio-discovery/Chart.yaml",
+            "charts/istio-discovery/files",
+            "charts/istio-discovery/files/injection-template.yaml",
+            "istioctl",
+        ]
+    );
+    assert!(
+        std::fs::read_to_string(tb.charts.istiod.join("Chart.yaml"))
+            .unwrap()
+            .contains("name: istiod")
+    );
+    assert!(
+        std::fs::read_to_string(tb.charts.gateway.join("Chart.yaml"))
+            .unwrap()
+            .contains("name: gateway")
+    );
+    assert!(tb.charts.base.join("templates/crds.yaml").is_file());
+
+    // One request per artifact; checksum files are not needed when the pins record them.
+    for path in fx.paths.all() {
+        assert_eq!(fx.server.hits(path), 1, "{path}");
+    }
+    assert_eq!(fx.server.total_hits(), 4);
+    assert!(
+        fx.staging_leftovers().is_empty(),
+        "{:?}",
+        fx.staging_leftovers()
+    );
+}
+
+#[tokio::test]
+async fn second_run_is_served_from_the_cache_with_the_server_stopped() {
+    let fx = Fixture::new(Recorded::all);
+    let pins = fx.pins();
+    let first = ensure(&fx.opts(), &pins, pins.default_row()).await.unwrap();
+    let opts = fx.opts();
+    let Fixture { server, .. } = fx;
+    server.stop();
+
+    let start = Instant::now();
+    let second = ensure(&opts, &pins, pins.default_row()).await.unwrap();
+    let took = start.elapsed();
+    eprintln!("cached run took {took:?}");
+    assert_eq!(first, second);
+    assert!(
+        took < Duration::from_millis(500),
+        "a cached run took {took:?}"
+    );
+
+    let mut offline = opts.clone();
+    offline.offline = true;
+    assert_eq!(
+        ensure(&offline, &pins, pins.default_row()).await.unwrap(),
+        first
+    );
+}
+
+#[tokio::test]
+async fn checksum_mismatch_names_url_and_both_sums_and_leaves_nothing() {
+    let fx = Fixture::new(Recorded::all);
+    let mut tampered = fx.artifacts.kind.clone();
+    tampered.extend_from_slice(b"echo owned\n");
+    fx.server.serve(&fx.paths.kind, tampered.clone());
+    let pins = fx.pins();
+
+    let err = ensure(&fx.opts(), &pins, pins.default_row())
+        .await
+        .unwrap_err();
+    let ToolsError::ChecksumMismatch {
+        expected, actual, ..
+    } = &err
+    else {
+        panic!("expected a checksum mismatch, got {err}");
+    };
+    assert_eq!(
+        (*expected, *actual),
+        (sha256(&fx.artifacts.kind), sha256(&tampered))
+    );
+    let message = err.to_string();
+    for part in [
+        format!("{}{}", fx.server.url(), fx.paths.kind),
+        expected.to_string(),
+        actual.to_string(),
+        "removed".to_owned(),
+    ] {
+        assert!(message.contains(&part), "`{part}` missing from: {message}");
+    }
+    assert!(
+        !fx.cache_dir().join("kind").exists(),
+        "no install: {:?}",
+        tree(&fx.cache_dir())
+    );
+    assert!(
+        fx.staging_leftovers().is_empty(),
+        "{:?}",
+        fx.staging_leftovers()
+    );
+    // A mismatch is not retried: the server answered, with the wrong file.
+    assert_eq!(fx.server.hits(&fx.paths.kind), 1);
+}
+
+fn istio_unrecorded(a: &support::Artifacts) -> Recorded {
+    Recorded {
+        istio: None,
+        ..Recorded::all(a)
+    }
+}
+
+#[tokio::test]
+async fn missing_checksum_is_taken_from_upstream_verified_and_recorded() {
+    let fx = Fixture::new(istio_unrecorded);
+    let before = std::fs::read_to_string(fx.pins_file()).unwrap();
+    let pins = fx.pins();
+    let tb = ensure(&fx.opts(), &pins, pins.default_row()).await.unwrap();
+    assert!(tb.istioctl.is_file());
+
+    let after = std::fs::read_to_string(fx.pins_file()).unwrap();
+    let recorded = fx.pins();
+    let row = recorded.default_row();
+    assert_eq!(row.sha256[&fx.platform], Some(sha256(&fx.artifacts.istio)));
+    // Only that slot changed: same lines, same comments.
+    let changed: Vec<_> = before
+        .lines()
+        .zip(after.lines())
+        .filter(|(a, b)| a != b)
+        .collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert!(changed[0].1.starts_with(&format!(
+        "{} = \"{}\"",
+        fx.platform,
+        sha256(&fx.artifacts.istio)
+    )));
+    assert_eq!(fx.server.hits(&format!("{}.sha256", fx.paths.istio)), 1);
+
+    // Next time the recorded value is used: no checksum file, no download.
+    let again = ensure(&fx.opts(), &recorded, row).await.unwrap();
+    assert_eq!(again, tb);
+    assert_eq!(fx.server.total_hits(), 5);
+}
+
+#[tokio::test]
+async fn upstream_checksum_that_the_download_does_not_match_is_not_recorded() {
+    let fx = Fixture::new(istio_unrecorded);
+    let checksum_path = format!("{}.sha256", fx.paths.istio);
+    let name = fx.paths.istio.rsplit('/').next().unwrap();
+    fx.server.serve(
+        &checksum_path,
+        format!("{} {name}\n", "0".repeat(64)).into_bytes(),
+    );
+    let before = std::fs::read(fx.pins_file()).unwrap();
+    let pins = fx.pins();
+    let err = ensure(&fx.opts(), &pins, pins.default_row())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ToolsError::ChecksumMismatch { .. }), "{err}");
+    assert_eq!(std::fs::read(fx.pins_file()).unwrap(), before);
+    assert!(!fx.cache_dir().join("istio").exists());
+}
+
+#[tokio::test]
+async fn locked_refuses_unrecorded_checksums_and_never_writes_the_pins() {
+    let fx = Fixture::new(istio_unrecorded);
+    let before = std::fs::read(fx.pins_file()).unwrap();
+    let pins = fx.pins();
+    let mut opts = fx.opts();
+    opts.locked = true;
+    let err = ensure(&opts, &pins, pins.default_row()).await.unwrap_err();
+    assert!(err.is_bad_input(), "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!("istio {} ({})", support::ISTIO, fx.platform))
+            && message.contains("--locked"),
+        "{message}"
+    );
+    assert_eq!(std::fs::read(fx.pins_file()).unwrap(), before);
+    assert_eq!(fx.server.total_hits(), 0, "refused before any request");
+}
+
+#[tokio::test]
+async fn not_found_names_the_version_and_points_at_the_pins() {
+    let fx = Fixture::new(Recorded::all);
+    fx.server.forget(&fx.paths.istio);
+    let pins = fx.pins();
+    let err = ensure(&fx.opts(), &pins, pins.default_row())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ToolsError::NotFound { .. }), "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!("istio {}", support::ISTIO))
+            && message.contains("404")
+            && message.contains("versions.toml"),
+        "{message}"
+    );
+    assert_eq!(fx.server.hits(&fx.paths.istio), 1, "a 404 is not retried");
+    assert!(fx.staging_leftovers().is_empty());
+}
+
+#[tokio::test]
+async fn a_connection_dropped_mid_body_is_retried() {
+    let fx = Fixture::new(Recorded::all);
+    let body = Arc::new(fx.artifacts.kind.clone());
+    fx.server
+        .route(&fx.paths.kind, Behaviour::DropMidBody { body, times: 1 });
+    let pins = fx.pins();
+    let tb = ensure(&fx.opts(), &pins, pins.default_row()).await.unwrap();
+    assert_eq!(std::fs::read(&tb.kind).unwrap(), fx.artifacts.kind);
+    assert_eq!(fx.server.hits(&fx.paths.kind), 2);
+}
+
+#[tokio::test]
+async fn a_connection_that_keeps_dropping_fails_cleanly_after_the_last_attempt() {
+    let fx = Fixture::new(Recorded::all);
+    let body = Arc::new(fx.artifacts.istio.clone());
+    fx.server
+        .route(&fx.paths.istio, Behaviour::DropMidBody { body, times: 100 });
+    let pins = fx.pins();
+    let err = ensure(&fx.opts(), &pins, pins.default_row())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ToolsError::Interrupted { attempts: 3, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("broke off"), "{err}");
+    assert_eq!(fx.server.hits(&fx.paths.istio), 3);
+    assert!(!fx.cache_dir().join("istio").exists());
+    assert!(
+        fx.staging_leftovers().is_empty(),
+        "{:?}",
+        fx.staging_leftovers()
+    );
+}
+
+async fn assert_stall_times_out(behaviour: impl Fn(Arc<Vec<u8>>) -> Behaviour) {
+    let fx = Fixture::new(Recorded::all);
+    let body = Arc::new(fx.artifacts.istio.clone());
+    fx.server.route(&fx.paths.istio, behaviour(body));
+    let pins = fx.pins();
+    let opts = fx.opts();
+    let start = Instant::now();
+    let err = ensure(&opts, &pins, pins.default_row()).await.unwrap_err();
+    let took = start.elapsed();
+    assert!(
+        matches!(err, ToolsError::Stalled { attempts: 3, .. }),
+        "{err}"
+    );
+    // Three attempts of at most connect + stall timeout each, plus the backoff and some slack.
+    let bound = (opts.http.connect_timeout + opts.http.stall_timeout) * 3 + Duration::from_secs(1);
+    assert!(
+        took >= opts.http.stall_timeout * 3 && took < bound,
+        "took {took:?}, bound {bound:?}"
+    );
+    assert_eq!(fx.server.hits(&fx.paths.istio), 3);
+    assert!(fx.staging_leftovers().is_empty());
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out_in_bounded_time() {
+    assert_stall_times_out(|_| Behaviour::StallBeforeHeaders).await;
+}
+
+#[tokio::test]
+async fn a_server_that_stalls_mid_body_times_out_in_bounded_time() {
+    assert_stall_times_out(Behaviour::StallMidBody).await;
+}
+
+#[tokio::test]
+async fn no_server_suggests_a_mirror_or_offline() {
+    let fx = Fixture::new(Recorded::all);
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let mut opts = fx.opts();
+    opts.mirror = Some(e2e::tools::Mirror::parse(&format!("http://{closed}")).unwrap());
+    let pins = fx.pins();
+    let err = ensure(&opts, &pins, pins.default_row()).await.unwrap_err();
+    assert!(
+        matches!(err, ToolsError::Unreachable { attempts: 3, .. }),
+        "{err}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("--mirror") && message.contains("--offline"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn offline_lists_exactly_what_is_missing_and_makes_no_request() {
+    let fx = Fixture::new(Recorded::all);
+    let pins = fx.pins();
+    let tb = ensure(&fx.opts(), &pins, pins.default_row()).await.unwrap();
+    std::fs::remove_dir_all(tb.helm.parent().unwrap()).unwrap();
+    let hits = fx.server.total_hits();
+
+    let mut opts = fx.opts();
+    opts.offline = true;
+    let err = ensure(&opts, &pins, pins.default_row()).await.unwrap_err();
+    let ToolsError::Offline { missing, .. } = &err else {
+        panic!("expected offline error, got {err}");
+    };
+    assert_eq!(
+        missing,
+        &[format!(
+            "helm {} ({}) sha256 {}",
+            support::HELM,
+            fx.platform,
+            sha256(&fx.artifacts.helm)
+        )]
+    );
+    assert_eq!(fx.server.total_hits(), hits);
+
+    // An unrecorded checksum cannot be matched against the cache offline: say so.
+    fx.write_pins(&istio_unrecorded(&fx.artifacts));
+    let err = ensure(&opts, &fx.pins(), fx.pins().default_row())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not recorded"), "{err}");
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_a_bounded_number_of_times() {
+    let fx = Fixture::new(Recorded::all);
+    fx.server.route(&fx.paths.helm, Behaviour::Status(503));
+    let pins = fx.pins();
+    let err = ensure(&fx.opts(), &pins, pins.default_row())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ToolsError::Http {
+                status: 503,
+                attempts: 3,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(fx.server.hits(&fx.paths.helm), 3);
+}
+
+#[tokio::test]
+async fn all_fetches_every_matrix_row_and_shared_tools_once() {
+    let fx = Fixture::new(Recorded::all);
+    let other = "1.30.4";
+    let archive = support::istio_archive(other);
+    let path = fx.paths.istio.replace(support::ISTIO, other);
+    fx.server.serve(&path, archive.clone());
+    let text = std::fs::read_to_string(fx.pins_file()).unwrap();
+    let row = text[text.find("[[istio]]").unwrap()..]
+        .replace(support::ISTIO, other)
+        .replace(
+            &sha256(&fx.artifacts.istio).to_string(),
+            &sha256(&archive).to_string(),
+        );
+    let text = text.replace(
+        &format!("matrix = [\"{}\"]", support::ISTIO),
+        &format!("matrix = [\"{}\", \"{other}\"]", support::ISTIO),
+    ) + "\n"
+        + &row;
+    std::fs::write(fx.pins_file(), text).unwrap();
+    let pins = fx.pins();
+
+    let all = e2e::tools::ensure_all(&fx.opts(), &pins).await.unwrap();
+    let versions: Vec<String> = all.iter().map(|(v, _)| v.to_string()).collect();
+    assert_eq!(versions, [support::ISTIO, other]);
+    let (a, b) = (&all[0].1, &all[1].1);
+    assert_eq!(
+        (&a.kind, &a.helm, &a.metallb_manifest),
+        (&b.kind, &b.helm, &b.metallb_manifest)
+    );
+    assert_ne!(a.istioctl, b.istioctl);
+    assert_eq!(run(&b.istioctl), format!("istioctl {other}\n"));
+    for p in fx.paths.all().into_iter().chain([path.as_str()]) {
+        assert_eq!(fx.server.hits(p), 1, "{p}");
+    }
+}
+
+#[tokio::test]
+async fn staging_left_by_a_killed_run_is_never_used_and_is_cleaned_up() {
+    let fx = Fixture::new(Recorded::all);
+    // What a run killed mid-way leaves: a staging dir with a partial file, no install.
+    let stale = fx.cache_dir().join(format!(
+        ".tmp/kind-{}-{}-abc123/install",
+        support::KIND,
+        fx.platform
+    ));
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::write(stale.join("kind"), b"partial").unwrap();
+    let pins = fx.pins();
+    let tb = ensure(&fx.opts(), &pins, pins.default_row()).await.unwrap();
+    assert_eq!(std::fs::read(&tb.kind).unwrap(), fx.artifacts.kind);
+    assert_eq!(
+        fx.server.hits(&fx.paths.kind),
+        1,
+        "the partial file was not taken for an install"
+    );
+    assert!(
+        fx.staging_leftovers().is_empty(),
+        "{:?}",
+        fx.staging_leftovers()
+    );
+}
