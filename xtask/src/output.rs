@@ -1,5 +1,6 @@
 //! Errors, exit codes and logs as the user sees them.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 /// Bad usage or input: exit code 2.
@@ -73,6 +74,7 @@ pub fn init_tracing() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,e2e=info,xtask=info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .with_target(false)
         .without_time()

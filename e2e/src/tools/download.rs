@@ -67,6 +67,18 @@ impl Failure {
         }
     }
 
+    /// A few words for the retry log line.
+    fn summary(&self) -> String {
+        match self {
+            Failure::NotFound => "not found".into(),
+            Failure::Status(s) => format!("HTTP {s}"),
+            Failure::Connect(_) => "cannot connect".into(),
+            Failure::Stalled => "no data within the read timeout".into(),
+            Failure::Body(_) => "the transfer broke off".into(),
+            Failure::Fatal(e) => e.to_string(),
+        }
+    }
+
     fn from_send(e: reqwest::Error) -> Self {
         if e.is_connect() || e.is_timeout() {
             Failure::Connect(e)
@@ -222,7 +234,8 @@ impl Http {
                 return Err(self.error(artifact, url, n, failure));
             }
             tracing::warn!(
-                "{artifact}: attempt {n} of {attempts} for {url} failed; retrying in {wait:?}"
+                "{artifact}: attempt {n} of {attempts} for {url} failed ({}); retrying in {wait:?}",
+                failure.summary()
             );
             tokio::time::sleep(wait).await;
             wait = wait.saturating_mul(2);
