@@ -63,8 +63,36 @@ pub fn helloworld_service() -> Service {
 /// `helloworld-<version>`, answering `Hello version: <version>`.
 pub fn helloworld_deployment(version: &AppVersion, image: &ImageRef) -> Deployment {
     let pod_labels = labels(&[("app", "helloworld"), ("version", version.as_str())]);
+    one_replica(
+        &format!("helloworld-{version}"),
+        pod_labels,
+        PodSpec {
+            containers: vec![Container {
+                name: "helloworld".into(),
+                image: Some(image.to_string()),
+                image_pull_policy: Some("IfNotPresent".into()),
+                ports: Some(vec![ContainerPort {
+                    container_port: HELLOWORLD_PORT,
+                    ..ContainerPort::default()
+                }]),
+                resources: Some(ResourceRequirements {
+                    requests: Some(BTreeMap::from([(
+                        "cpu".to_owned(),
+                        Quantity("100m".into()),
+                    )])),
+                    ..ResourceRequirements::default()
+                }),
+                ..Container::default()
+            }],
+            ..PodSpec::default()
+        },
+    )
+}
+
+/// A Deployment of one pod whose labels are also the Deployment's and its selector.
+fn one_replica(name: &str, pod_labels: BTreeMap<String, String>, pod: PodSpec) -> Deployment {
     Deployment {
-        metadata: meta(&format!("helloworld-{version}"), pod_labels.clone()),
+        metadata: meta(name, pod_labels.clone()),
         spec: Some(DeploymentSpec {
             replicas: Some(1),
             selector: LabelSelector {
@@ -76,26 +104,7 @@ pub fn helloworld_deployment(version: &AppVersion, image: &ImageRef) -> Deployme
                     labels: Some(pod_labels),
                     ..ObjectMeta::default()
                 }),
-                spec: Some(PodSpec {
-                    containers: vec![Container {
-                        name: "helloworld".into(),
-                        image: Some(image.to_string()),
-                        image_pull_policy: Some("IfNotPresent".into()),
-                        ports: Some(vec![ContainerPort {
-                            container_port: HELLOWORLD_PORT,
-                            ..ContainerPort::default()
-                        }]),
-                        resources: Some(ResourceRequirements {
-                            requests: Some(BTreeMap::from([(
-                                "cpu".to_owned(),
-                                Quantity("100m".into()),
-                            )])),
-                            ..ResourceRequirements::default()
-                        }),
-                        ..Container::default()
-                    }],
-                    ..PodSpec::default()
-                }),
+                spec: Some(pod),
             },
             ..DeploymentSpec::default()
         }),
@@ -120,35 +129,20 @@ pub fn curl_service() -> Service {
 
 /// The client the live suite execs `curl` in; it sleeps otherwise.
 pub fn curl_deployment(image: &ImageRef) -> Deployment {
-    let pod_labels = labels(&[("app", "curl")]);
-    Deployment {
-        metadata: meta("curl", pod_labels.clone()),
-        spec: Some(DeploymentSpec {
-            replicas: Some(1),
-            selector: LabelSelector {
-                match_labels: Some(pod_labels.clone()),
-                ..LabelSelector::default()
-            },
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(pod_labels),
-                    ..ObjectMeta::default()
-                }),
-                spec: Some(PodSpec {
-                    termination_grace_period_seconds: Some(0),
-                    service_account_name: Some("curl".into()),
-                    containers: vec![Container {
-                        name: "curl".into(),
-                        image: Some(image.to_string()),
-                        image_pull_policy: Some("IfNotPresent".into()),
-                        command: Some(vec!["/bin/sleep".into(), "infinity".into()]),
-                        ..Container::default()
-                    }],
-                    ..PodSpec::default()
-                }),
-            },
-            ..DeploymentSpec::default()
-        }),
-        ..Deployment::default()
-    }
+    one_replica(
+        "curl",
+        labels(&[("app", "curl")]),
+        PodSpec {
+            termination_grace_period_seconds: Some(0),
+            service_account_name: Some("curl".into()),
+            containers: vec![Container {
+                name: "curl".into(),
+                image: Some(image.to_string()),
+                image_pull_policy: Some("IfNotPresent".into()),
+                command: Some(vec!["/bin/sleep".into(), "infinity".into()]),
+                ..Container::default()
+            }],
+            ..PodSpec::default()
+        },
+    )
 }
