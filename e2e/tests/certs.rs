@@ -427,25 +427,7 @@ fn adding_a_cluster_adds_exactly_one_intermediate() {
     let (_tmp, out, _) = ecdsa_set();
     let before = tree(&out);
     let three = Topology::parse(
-        r#"
-[[clusters]]
-name = "cluster1"
-network = "network1"
-pod_subnet = "10.10.0.0/16"
-service_subnet = "10.255.10.0/24"
-helloworld = ["v1"]
-[[clusters]]
-name = "cluster2"
-network = "network2"
-pod_subnet = "10.20.0.0/16"
-service_subnet = "10.255.20.0/24"
-helloworld = ["v2"]
-[[clusters]]
-name = "cluster3"
-network = "network3"
-pod_subnet = "10.30.0.0/16"
-service_subnet = "10.255.30.0/24"
-"#,
+        include_str!("../../fixtures/topology/three-clusters.toml"),
         Path::new("three.toml"),
     )
     .unwrap();

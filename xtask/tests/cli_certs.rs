@@ -41,25 +41,7 @@ fn assert_no_key_material(printed: &str, dir: &Path) {
     }
 }
 
-const THREE_CLUSTERS: &str = r#"
-[[clusters]]
-name = "cluster1"
-network = "network1"
-pod_subnet = "10.10.0.0/16"
-service_subnet = "10.255.10.0/24"
-helloworld = ["v1"]
-[[clusters]]
-name = "cluster2"
-network = "network2"
-pod_subnet = "10.20.0.0/16"
-service_subnet = "10.255.20.0/24"
-helloworld = ["v2"]
-[[clusters]]
-name = "east"
-network = "network3"
-pod_subnet = "10.30.0.0/16"
-service_subnet = "10.255.30.0/24"
-"#;
+const THREE_CLUSTERS: &str = include_str!("../../fixtures/topology/three-clusters.toml");
 
 #[test]
 fn writes_under_the_state_dir_then_reuses() {
@@ -153,9 +135,9 @@ fn a_topology_file_adds_a_cluster() {
     assert!(run.status.success(), "{out}{err}");
     assert!(out.contains("root CA      reused"), "{out}");
     assert!(out.contains("cluster1     reused"), "{out}");
-    assert!(out.contains("east         created"), "{out}");
+    assert!(out.contains("cluster3     created"), "{out}");
     assert!(out.contains("1 new ECDSA P-256 key(s)"), "{out}");
-    assert!(state.path().join("certs/east/ca-key.pem").exists());
+    assert!(state.path().join("certs/cluster3/ca-key.pem").exists());
 }
 
 #[test]
