@@ -17,7 +17,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// Multi-primary, multi-network Istio on kind: set up, test, tear down.
 #[derive(Parser)]
-#[command(name = "cargo xtask", version, about, long_about = None)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
