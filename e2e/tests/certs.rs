@@ -872,26 +872,15 @@ fn reports_print_no_key_material() {
 
 // ---------------------------------------------------------------- openssl
 
-/// A second opinion from openssl. openssl is not a dependency of the framework, so when it
-/// is missing this test says NOT RUN on its output (nextest shows it: see the override in
-/// .config/nextest.toml) and passes; with `E2E_REQUIRE_OPENSSL=1` (CI) it fails instead.
+/// A second opinion from openssl. openssl is not a dependency of the framework: where it is
+/// missing this test is ignored with the reason below (nextest counts it as skipped), and
+/// with `E2E_REQUIRE_OPENSSL=1` (CI) a missing openssl is a build error (e2e/build.rs).
 #[test]
+#[cfg_attr(
+    not(openssl_on_path),
+    ignore = "openssl is not on PATH: install it to run the openssl second opinion"
+)]
 fn openssl_second_opinion() {
-    let available = Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !available {
-        if std::env::var("E2E_REQUIRE_OPENSSL").is_ok_and(|v| v == "1") {
-            panic!(
-                "E2E_REQUIRE_OPENSSL=1 but `openssl` is not on PATH: install openssl (e.g. apt-get install openssl)"
-            );
-        }
-        println!(
-            "NOT RUN: openssl is not on PATH, so the openssl second opinion on the CA files did not run; install openssl, or set E2E_REQUIRE_OPENSSL=1 to make this a failure"
-        );
-        return;
-    }
     let openssl = |args: &[&str], dir: &Path| {
         let o = Command::new("openssl")
             .args(args)
