@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::ResourceMetadata;
+
 use super::helm_values::EASTWEST_ISTIO_LABEL;
 use super::namespaces::ISTIO_SYSTEM;
 
@@ -17,15 +19,8 @@ pub const CROSS_NETWORK_PORT: u16 = 15443;
 pub struct IstioGateway {
     pub api_version: String,
     pub kind: String,
-    pub metadata: Metadata,
+    pub metadata: ResourceMetadata,
     pub spec: GatewaySpec,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Metadata {
-    pub name: String,
-    pub namespace: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,7 +58,7 @@ pub fn cross_network_gateway() -> IstioGateway {
     IstioGateway {
         api_version: "networking.istio.io/v1".into(),
         kind: "Gateway".into(),
-        metadata: Metadata {
+        metadata: ResourceMetadata {
             name: "cross-network-gateway".into(),
             namespace: ISTIO_SYSTEM.into(),
         },

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::ResourceMetadata;
+
 use crate::net::Ipv4Range;
 
 /// Where MetalLB runs (its native manifest installs into this namespace).
@@ -12,17 +14,10 @@ pub const L2_NAME: &str = "default-l2";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Metadata {
-    pub name: String,
-    pub namespace: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IpAddressPool {
     pub api_version: String,
     pub kind: String,
-    pub metadata: Metadata,
+    pub metadata: ResourceMetadata,
     pub spec: IpAddressPoolSpec,
 }
 
@@ -38,7 +33,7 @@ pub struct IpAddressPoolSpec {
 pub struct L2Advertisement {
     pub api_version: String,
     pub kind: String,
-    pub metadata: Metadata,
+    pub metadata: ResourceMetadata,
     pub spec: L2AdvertisementSpec,
 }
 
@@ -48,8 +43,8 @@ pub struct L2AdvertisementSpec {
     pub ip_address_pools: Vec<String>,
 }
 
-fn metadata(name: &str) -> Metadata {
-    Metadata {
+fn metadata(name: &str) -> ResourceMetadata {
+    ResourceMetadata {
         name: name.into(),
         namespace: NAMESPACE.into(),
     }

@@ -28,6 +28,15 @@ use crate::pins::{IstioRow, SamplePins};
 use facts::VersionFacts;
 use remote_secret::{PLACEHOLDER, RemoteAccess};
 
+/// The metadata of the custom resources we render (MetalLB, Istio): a name in a namespace,
+/// nothing else, so a typo in a field the renderers add fails deserialization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceMetadata {
+    pub name: String,
+    pub namespace: String,
+}
+
 /// One rendered file of one cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedFile {
