@@ -11,3 +11,4 @@ pub mod net;
 pub mod pins;
 pub mod render;
 pub mod tools;
+pub mod yaml;

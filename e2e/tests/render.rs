@@ -81,7 +81,7 @@ impl Fixture {
 }
 
 fn parse(file: &RenderedFile) -> Value {
-    serde_yaml::from_str(&file.contents).unwrap_or_else(|e| panic!("{}: {e}", file.name))
+    e2e::yaml::from_str(&file.contents).unwrap_or_else(|e| panic!("{}: {e}", file.name))
 }
 
 fn every_row_rendered() -> Vec<(IstioRow, Vec<RenderedCluster>)> {
@@ -118,7 +118,7 @@ fn redacted(file: &RenderedFile) -> String {
         *v = Value::String("[redacted]".into());
     }
     let header = file.contents.lines().next().unwrap();
-    format!("{header}\n{}", serde_yaml::to_string(&value).unwrap())
+    format!("{header}\n{}", e2e::yaml::to_string(&value).unwrap())
 }
 
 fn snapshot_name(row: &IstioRow, cluster: &ClusterName, file: &str) -> String {
@@ -255,7 +255,7 @@ fn the_remote_secret_carries_a_kubeconfig_for_the_peer() {
         ["cluster2"],
         "the data key is the peer's cluster id"
     );
-    let kubeconfig: Kubeconfig = serde_yaml::from_slice(&data["cluster2"].0).unwrap();
+    let kubeconfig: Kubeconfig = e2e::yaml::from_slice(&data["cluster2"].0).unwrap();
     let peer = &fixture.access[&"cluster2".parse::<ClusterName>().unwrap()];
     assert_eq!(kubeconfig.current_context, "cluster2");
     assert_eq!(
@@ -269,7 +269,7 @@ fn the_remote_secret_carries_a_kubeconfig_for_the_peer() {
     assert_eq!(kubeconfig.contexts[0].context.user, "cluster2");
 
     // The kubeconfig's shape, with the credentials redacted.
-    let mut shape: Value = serde_yaml::from_slice(&data["cluster2"].0).unwrap();
+    let mut shape: Value = e2e::yaml::from_slice(&data["cluster2"].0).unwrap();
     shape["clusters"][0]["cluster"]["certificate-authority-data"] = "[redacted]".into();
     shape["users"][0]["user"]["token"] = "[redacted]".into();
     snapshot_settings().bind(|| {
@@ -278,7 +278,7 @@ fn the_remote_secret_carries_a_kubeconfig_for_the_peer() {
                 "{}__cluster1__50-remote-secret-cluster2-kubeconfig",
                 pins.default
             ),
-            serde_yaml::to_string(&shape).unwrap()
+            e2e::yaml::to_string(&shape).unwrap()
         );
     });
 }
@@ -449,7 +449,7 @@ fn a_misspelt_field_fails_the_type_check() {
 
 fn yaml_file(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    e2e::yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// The `openAPIV3Schema` of `version` in a CRD fixture.

@@ -264,7 +264,7 @@ impl Files {
 
 /// YAML with a one-line comment saying what the file is.
 fn to_yaml(what: &str, value: &impl Serialize) -> String {
-    let body = serde_yaml::to_string(value).expect("rendered values are plain data");
+    let body = crate::yaml::to_string(value).expect("rendered values are plain data");
     format!("# {what}\n{body}")
 }
 
