@@ -5,10 +5,13 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
+use base64::Engine as _;
+use base64::prelude::BASE64_STANDARD;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Deserialize, Serialize};
+use url::{Host, Url};
 
 use super::namespaces::ISTIO_SYSTEM;
 use crate::config::ClusterName;
@@ -21,45 +24,87 @@ pub const CLUSTER_ANNOTATION: &str = "networking.istio.io/cluster";
 /// A Kubernetes API server address another cluster's istiod can reach: `https://` and not
 /// loopback, since `127.0.0.1` from kind's default kubeconfig leaves the remote cluster
 /// `syncing` forever (reference: pitfalls.md §4).
+///
+/// Parsed by `url` (the WHATWG rules that HTTP clients apply), so every spelling of an
+/// address is judged by what it resolves to: `https://127.1`, `https://0x7f.0.0.1` and
+/// `https://LOCALHOST` are the loopback they look unlike.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiServerUrl(String);
+pub struct ApiServerUrl(Url);
 
 impl ApiServerUrl {
+    /// The URL as a kubeconfig `server` holds it: no trailing `/`.
     pub fn as_str(&self) -> &str {
-        &self.0
+        let text = self.0.as_str();
+        text.strip_suffix('/').unwrap_or(text)
     }
 }
 
 impl FromStr for ApiServerUrl {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let rest = s.strip_prefix("https://").ok_or_else(|| {
-            format!("API server `{s}` must start with https:// (istiod refuses other schemes)")
-        })?;
-        let authority = rest.split('/').next().unwrap_or("");
-        let host = match authority.strip_prefix('[') {
-            Some(v6) => v6.split(']').next().unwrap_or(""),
-            None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+        let refuse = |why: &str| Err(format!("API server `{s}` {why}"));
+        let url = match Url::parse(s) {
+            Ok(url) => url,
+            Err(e) => return refuse(&format!("is not a URL ({e})")),
         };
-        if host.is_empty() {
-            return Err(format!("API server `{s}` has no host"));
+        if url.scheme() != "https" {
+            return refuse("must start with https:// (istiod refuses other schemes)");
         }
-        let loopback = host == "localhost"
-            || host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback());
-        if loopback {
-            return Err(format!(
-                "API server `{s}` is a loopback address, which istiod in another cluster cannot reach; use the control-plane container's address on the docker network (https://<container IP>:6443)"
-            ));
+        if !url.username().is_empty() || url.password().is_some() {
+            return refuse(
+                "carries user credentials; the remote secret holds the token, the URL only the address",
+            );
         }
-        Ok(Self(s.to_owned()))
+        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+            return refuse("must be just https://host:port, without a path, query or fragment");
+        }
+        let Some(host) = url.host() else {
+            return refuse("has no host");
+        };
+        if is_loopback(&host) {
+            return refuse(
+                "is a loopback address, which istiod in another cluster cannot reach; use the control-plane container's address on the docker network (https://<container IP>:6443)",
+            );
+        }
+        if is_unspecified(&host) {
+            return refuse(
+                "is the unspecified address, which names no host; use the control-plane container's address on the docker network (https://<container IP>:6443)",
+            );
+        }
+        Ok(Self(url))
+    }
+}
+
+/// `localhost` and its subdomains (RFC 6761 §6.3), 127.0.0.0/8, `::1`, and IPv4-mapped
+/// loopback (`::ffff:127.0.0.1`). `url` has already lowercased names and normalised
+/// numeric spellings.
+fn is_loopback(host: &Host<&str>) -> bool {
+    match host {
+        Host::Domain(name) => {
+            let name = name.strip_suffix('.').unwrap_or(name);
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        Host::Ipv4(ip) => ip.is_loopback(),
+        Host::Ipv6(ip) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+    }
+}
+
+/// `0.0.0.0` and `::` (and `::ffff:0.0.0.0`): listen-on-everything, not an address to dial.
+fn is_unspecified(host: &Host<&str>) -> bool {
+    match host {
+        Host::Domain(_) => false,
+        Host::Ipv4(ip) => ip.is_unspecified(),
+        Host::Ipv6(ip) => {
+            ip.is_unspecified() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_unspecified())
+        }
     }
 }
 
 impl fmt::Display for ApiServerUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -168,7 +213,7 @@ pub fn kubeconfig(cluster: &ClusterName, access: &RemoteAccess) -> Kubeconfig {
             name: name.clone(),
             cluster: KubeClusterFields {
                 server: access.server.to_string(),
-                certificate_authority_data: base64(access.ca_pem.as_bytes()),
+                certificate_authority_data: BASE64_STANDARD.encode(access.ca_pem.as_bytes()),
             },
         }],
         users: vec![NamedUser {
@@ -192,7 +237,7 @@ pub fn kubeconfig(cluster: &ClusterName, access: &RemoteAccess) -> Kubeconfig {
 /// The data key is the cluster id istiod registers (it must equal that cluster's
 /// `clusterName`: reference: istio-multicluster.md §2 "Cluster ID", pitfalls.md §9).
 pub fn remote_secret(cluster: &ClusterName, access: &RemoteAccess) -> Secret {
-    let kubeconfig = serde_yaml::to_string(&kubeconfig(cluster, access))
+    let kubeconfig = crate::yaml::to_string(&kubeconfig(cluster, access))
         .expect("a kubeconfig of strings always serializes");
     Secret {
         metadata: ObjectMeta {
@@ -217,62 +262,82 @@ pub fn remote_secret(cluster: &ClusterName, access: &RemoteAccess) -> Secret {
     }
 }
 
-/// Standard base64 with padding, as kubeconfig `*-data` fields hold.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn base64_matches_rfc4648_vectors() {
-        for (input, expected) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64(input.as_bytes()), expected);
-        }
+    fn the_ca_is_standard_padded_base64() {
+        let access = RemoteAccess {
+            server: "https://172.18.0.3:6443".parse().unwrap(),
+            ca_pem: "fooba".into(),
+            token: "t".into(),
+        };
+        let config = kubeconfig(&"c1".parse().unwrap(), &access);
+        assert_eq!(
+            config.clusters[0].cluster.certificate_authority_data,
+            "Zm9vYmE="
+        );
+    }
+
+    fn refused(url: &str) -> String {
+        url.parse::<ApiServerUrl>()
+            .expect_err(&format!("{url} must be refused"))
     }
 
     #[test]
     fn api_server_must_be_https_and_reachable_from_peers() {
-        assert!("https://172.18.0.3:6443".parse::<ApiServerUrl>().is_ok());
-        assert!("https://[fc00::3]:6443".parse::<ApiServerUrl>().is_ok());
-        let err = "172.18.0.3:6443".parse::<ApiServerUrl>().unwrap_err();
-        assert!(err.contains("must start with https://"), "{err}");
+        for ok in [
+            "https://172.18.0.3:6443",
+            "https://[fc00::3]:6443",
+            "https://cluster2-control-plane:6443/",
+        ] {
+            assert!(ok.parse::<ApiServerUrl>().is_ok(), "{ok}");
+        }
+        assert!(refused("172.18.0.3:6443").contains("is not a URL"));
+        assert!(refused("http://172.18.0.3:6443").contains("must start with https://"));
         for loopback in [
             "https://127.0.0.1:35171",
             "https://localhost:6443",
             "https://[::1]:6443",
+            // Spellings that a string comparison misses but every client resolves.
+            "https://127.1:6443",
+            "https://0x7f.0.0.1:6443",
+            "https://2130706433:6443",
+            "https://LOCALHOST:6443",
+            "https://localhost.:6443",
+            "https://api.localhost:6443",
+            "https://[::ffff:127.0.0.1]:6443",
         ] {
-            let err = loopback.parse::<ApiServerUrl>().unwrap_err();
-            assert!(err.contains("loopback"), "{loopback}: {err}");
+            assert!(refused(loopback).contains("loopback"), "{loopback}");
+        }
+        for unspecified in [
+            "https://0.0.0.0:6443",
+            "https://[::]:6443",
+            "https://0:6443",
+        ] {
+            assert!(
+                refused(unspecified).contains("unspecified"),
+                "{unspecified}"
+            );
+        }
+        assert!(refused("https://user@127.0.0.1:6443").contains("credentials"));
+        assert!(refused("https://user:pw@172.18.0.3:6443").contains("credentials"));
+        for extra in [
+            "https://172.18.0.3:6443/api",
+            "https://172.18.0.3:6443/?x=1",
+            "https://172.18.0.3:6443/#f",
+        ] {
+            assert!(refused(extra).contains("without a path"), "{extra}");
         }
         assert!("https://:6443".parse::<ApiServerUrl>().is_err());
+    }
+
+    #[test]
+    fn the_server_is_written_without_a_trailing_slash() {
+        let url: ApiServerUrl = "https://Cluster2-Control-Plane:6443/".parse().unwrap();
+        assert_eq!(url.as_str(), "https://cluster2-control-plane:6443");
+        assert_eq!(url.to_string(), url.as_str());
     }
 
     #[test]
