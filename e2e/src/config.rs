@@ -4,12 +4,12 @@
 //! replaces any part of it. Everything is validated once, at load, into types that cannot
 //! hold a bad value, so the renderers and the plan never re-check.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use ipnet::Ipv4Net;
 use serde::Deserialize;
+
+use crate::validated::validated_string;
 
 /// A DNS-1123 label: lowercase alphanumerics and `-`, starting and ending alphanumeric,
 /// at most 63 characters. Cluster names, network names and mesh ids all end up in
@@ -30,99 +30,30 @@ fn check_dns_label(what: &str, s: &str) -> Result<(), String> {
     }
 }
 
-macro_rules! dns_label_type {
-    ($(#[$doc:meta])* $name:ident, $what:literal) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-        #[serde(transparent)]
-        pub struct $name(String);
-
-        impl $name {
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                check_dns_label($what, s).map(|()| Self(s.to_owned()))
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl AsRef<str> for $name {
-            fn as_ref(&self) -> &str {
-                &self.0
-            }
-        }
-    };
-}
-
-dns_label_type!(
+validated_string!(
     /// A cluster's name: the kind cluster name, Istio's `clusterName` (`CLUSTER_ID`) and the
     /// data key of its remote secret, which must all agree (reference: istio-multicluster.md §10.9).
-    ClusterName,
-    "cluster name"
+    pub struct ClusterName, check = |s| check_dns_label("cluster name", s);
 );
-dns_label_type!(
+validated_string!(
     /// An Istio network (`topology.istio.io/network`, `global.network`).
-    NetworkName,
-    "network name"
+    pub struct NetworkName, check = |s| check_dns_label("network name", s);
 );
-dns_label_type!(
+validated_string!(
     /// The mesh id (`global.meshID`), the same in every cluster.
-    MeshId,
-    "mesh id"
+    pub struct MeshId, check = |s| check_dns_label("mesh id", s);
 );
-
-/// A helloworld version (`v1`, `v2`): the sample image and the `version` label.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(transparent)]
-pub struct AppVersion(String);
-
-impl AppVersion {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl FromStr for AppVersion {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
+validated_string!(
+    /// A helloworld version (`v1`, `v2`): the sample image and the `version` label.
+    pub struct AppVersion, check = |s| {
         let digits = s.strip_prefix('v').unwrap_or("");
         if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-            Ok(Self(s.to_owned()))
+            Ok(())
         } else {
             Err(format!("app version `{s}` must look like v1, v2, ..."))
         }
-    }
-}
-
-impl<'de> Deserialize<'de> for AppVersion {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?
-            .parse()
-            .map_err(serde::de::Error::custom)
-    }
-}
-
-impl fmt::Display for AppVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+    };
+);
 
 /// One cluster of the topology.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]

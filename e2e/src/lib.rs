@@ -11,4 +11,5 @@ pub mod net;
 pub mod pins;
 pub mod render;
 pub mod tools;
+mod validated;
 pub mod yaml;

@@ -10,6 +10,8 @@ use std::str::FromStr;
 
 use serde::Deserialize;
 
+use crate::validated::validated_string;
+
 /// The name of the pins file at the top of the checkout.
 pub const FILE_NAME: &str = "versions.toml";
 
@@ -235,36 +237,17 @@ impl fmt::Display for IstioVersion {
     }
 }
 
-/// A tool release tag such as `v0.33.0` (kind, helm, MetalLB tag their releases with `v`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ToolVersion(String);
-
-impl ToolVersion {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl FromStr for ToolVersion {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let numbers = s
-            .strip_prefix('v')
-            .ok_or_else(|| format!("`{s}` is not a release tag like v1.2.3"))?;
-        let parts: Vec<_> = numbers.split('.').collect();
+validated_string!(
+    /// A tool release tag such as `v0.33.0` (kind, helm, MetalLB tag their releases with `v`).
+    pub struct ToolVersion, check = |s| {
+        let parts: Vec<_> = s.strip_prefix('v').unwrap_or("").split('.').collect();
         if parts.len() == 3 && parts.iter().all(|p| p.parse::<u32>().is_ok()) {
-            Ok(Self(s.to_owned()))
+            Ok(())
         } else {
             Err(format!("`{s}` is not a release tag like v1.2.3"))
         }
-    }
-}
-
-impl fmt::Display for ToolVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+    };
+);
 
 /// A sha256 digest.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -421,36 +404,20 @@ impl fmt::Display for Platform {
     }
 }
 
-/// A container image reference, as written in the pins.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ImageRef(String);
-
-impl ImageRef {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl FromStr for ImageRef {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
+validated_string!(
+    /// A container image reference pinned by tag or digest, as written in the pins.
+    pub struct ImageRef, check = |s| {
         let name_ok = !s.is_empty() && !s.chars().any(char::is_whitespace);
         let last = s.rsplit('/').next().unwrap_or(s);
         if name_ok && (last.contains(':') || last.contains('@')) {
-            Ok(Self(s.to_owned()))
+            Ok(())
         } else {
             Err(format!(
                 "`{s}` is not a pinned image reference (name:tag or name@sha256:digest)"
             ))
         }
-    }
-}
-
-impl fmt::Display for ImageRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+    };
+);
 
 /// A kind node image pinned by digest, e.g. `kindest/node:v1.36.4@sha256:...`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -778,26 +745,8 @@ mod raw {
         }
     }
 
-    // serde derives for the typed leaves: they parse through FromStr so that a bad
-    // value is reported at its own span.
-    macro_rules! deserialize_via_string {
-        ($($ty:ty),*) => {$(
-            impl<'de> Deserialize<'de> for $ty {
-                fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                    let s = String::deserialize(d)?;
-                    s.parse().map_err(serde::de::Error::custom)
-                }
-            }
-        )*};
-    }
-    deserialize_via_string!(
-        IstioVersion,
-        ToolVersion,
-        Sha256,
-        Platform,
-        ImageRef,
-        NodeImage
-    );
+    // The typed leaves parse through FromStr, so a bad value is reported at its own span.
+    crate::validated::deserialize_from_str!(IstioVersion, Sha256, Platform, NodeImage);
 }
 
 #[cfg(test)]
