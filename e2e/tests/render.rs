@@ -71,7 +71,7 @@ impl Fixture {
         render_mesh(&MeshInputs {
             topology: &self.topology,
             row,
-            samples: &pins.samples,
+            samples: pins.samples(),
             network: DockerNetwork::from_subnet("172.18.0.0/16".parse().unwrap()),
             cacerts: &self.cacerts,
             remote_access: &self.access,
@@ -87,7 +87,7 @@ fn parse(file: &RenderedFile) -> Value {
 fn every_row_rendered() -> Vec<(IstioRow, Vec<RenderedCluster>)> {
     let pins = pins();
     let fixture = Fixture::new(Topology::default());
-    pins.istio
+    pins.rows()
         .iter()
         .map(|row| (row.clone(), fixture.render(&pins, row)))
         .collect()
@@ -153,7 +153,7 @@ fn snapshots_default_row_every_file_and_other_rows_where_they_differ() {
     let rows = every_row_rendered();
     let (default_row, default_out) = rows
         .iter()
-        .find(|(r, _)| r.version == pins.default)
+        .find(|(r, _)| r.version == pins.default_row().version)
         .unwrap();
     let mut expected = BTreeSet::new();
     snapshot_settings().bind(|| {
@@ -164,7 +164,10 @@ fn snapshots_default_row_every_file_and_other_rows_where_they_differ() {
                 expected.insert(name);
             }
         }
-        for (row, out) in rows.iter().filter(|(r, _)| r.version != pins.default) {
+        for (row, out) in rows
+            .iter()
+            .filter(|(r, _)| r.version != pins.default_row().version)
+        {
             let differ = differing_files(default_out, out);
             for cluster in out {
                 for file in cluster.files.iter().filter(|f| differ.contains(&f.name)) {
@@ -178,7 +181,7 @@ fn snapshots_default_row_every_file_and_other_rows_where_they_differ() {
     // No stale snapshot of a file that is no longer rendered (the kubeconfig one belongs to
     // `the_remote_secret_carries_a_kubeconfig_for_the_peer`).
     let row_versions: Vec<String> = pins
-        .istio
+        .rows()
         .iter()
         .map(|r| format!("{}__", r.version))
         .collect();
@@ -202,7 +205,7 @@ fn rows_differ_only_where_the_row_decides() {
     let rows = every_row_rendered();
     let (default_row, default_out) = rows
         .iter()
-        .find(|(r, _)| r.version == pins.default)
+        .find(|(r, _)| r.version == pins.default_row().version)
         .unwrap();
     for (row, out) in &rows {
         let mut expected = BTreeSet::new();
@@ -276,7 +279,7 @@ fn the_remote_secret_carries_a_kubeconfig_for_the_peer() {
         insta::assert_snapshot!(
             format!(
                 "{}__cluster1__50-remote-secret-cluster2-kubeconfig",
-                pins.default
+                pins.default_row().version
             ),
             e2e::yaml::to_string(&shape).unwrap()
         );
@@ -618,7 +621,7 @@ fn a_misspelt_values_key_fails_the_chart_check() {
     let pins = pins();
     let out = Fixture::new(Topology::default()).render(&pins, pins.default_row());
     let file = |name: &str| parse(out[0].files.iter().find(|f| f.name == name).unwrap());
-    let (_, dir) = chart_dir(&pins.default);
+    let (_, dir) = chart_dir(&pins.default_row().version);
 
     let mut istiod = file("31-istiod-values.yaml");
     istiod["global"]["meshId"] = "mesh1".into();
@@ -681,7 +684,7 @@ fn before_1_26_the_gateway_pods_get_the_network_label_from_our_values() {
         gateway_labels(&out, 1)["topology.istio.io/network"],
         "network2"
     );
-    for row in pins.istio.iter().filter(|r| r.version.at_least(1, 26)) {
+    for row in pins.rows().iter().filter(|r| r.version.at_least(1, 26)) {
         let out = fixture.render(&pins, row);
         assert!(
             gateway_labels(&out, 0)
@@ -709,7 +712,7 @@ fn the_gateway_selector_and_istiod_identity_match_the_topology() {
                 cluster.cluster.as_str()
             );
             assert_eq!(istiod["global"]["tag"], row.version.to_string());
-            assert_eq!(istiod["global"]["hub"], row.hub);
+            assert_eq!(istiod["global"]["hub"], row.hub.as_str());
             let network = &Topology::default().clusters[i].network;
             assert_eq!(istiod["global"]["network"], network.as_str());
             assert_eq!(
@@ -843,7 +846,7 @@ fn rendering_refuses_bad_inputs_with_the_fix() {
         render_mesh(&MeshInputs {
             topology: &fixture.topology,
             row,
-            samples: &pins.samples,
+            samples: pins.samples(),
             network,
             cacerts,
             remote_access: &fixture.access,

@@ -11,13 +11,11 @@ pub fn run() -> anyhow::Result<()> {
 /// `{"include":[{"istio":"1.31.1","kind":"v0.33.0","node_image":"..."}, ...]}`.
 fn matrix_json(pins: &e2e::pins::Pins) -> serde_json::Value {
     let include: Vec<_> = pins
-        .matrix
-        .iter()
-        .map(|version| {
-            let row = pins.row(version).expect("validated: matrix rows exist");
+        .matrix()
+        .map(|row| {
             json!({
                 "istio": row.version.to_string(),
-                "kind": pins.kind_for(row).to_string(),
+                "kind": row.kind.version.to_string(),
                 "node_image": row.node_image.to_string(),
             })
         })
@@ -31,12 +29,25 @@ mod tests {
 
     #[test]
     fn matrix_lists_every_row_with_its_kind() {
-        let pins = e2e::pins::Pins::load(&e2e::dirs::pins_file()).unwrap();
-        let json = matrix_json(&pins);
-        let rows = json["include"].as_array().unwrap();
-        assert_eq!(rows.len(), pins.matrix.len());
-        let old = rows.iter().find(|r| r["istio"] == "1.24.1").unwrap();
-        assert_eq!(old["kind"], "v0.31.0");
-        assert_eq!(rows[0]["istio"], pins.matrix[0].to_string());
+        let pins = e2e::pins::Pins::parse(
+            include_str!("../../fixtures/pins/two-rows.toml"),
+            std::path::Path::new("versions.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            matrix_json(&pins),
+            json!({"include": [
+                {
+                    "istio": "1.31.1",
+                    "kind": "v0.33.0",
+                    "node_image": "kindest/node:v1.36.4@sha256:099e049362a1526b2db71494e1947aae99bd16290d7c895f2b7ea312e3cbfaed",
+                },
+                {
+                    "istio": "1.24.1",
+                    "kind": "v0.31.0",
+                    "node_image": "kindest/node:v1.31.14@sha256:6f86cf509dbb42767b6e79debc3f2c32e4ee01386f0489b3b2be24b0a55aac2b",
+                },
+            ]})
+        );
     }
 }

@@ -36,7 +36,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
     let pins = Pins::load(&e2e::dirs::pins_file())?;
     let version = match &args.istio {
         Some(v) => v.parse::<IstioVersion>().map_err(usage)?,
-        None => pins.default.clone(),
+        None => pins.default_row().version.clone(),
     };
     let row = pins.row(&version)?;
     let topology = match &args.config {
@@ -80,7 +80,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
     let rendered = render_mesh(&MeshInputs {
         topology: &topology,
         row,
-        samples: &pins.samples,
+        samples: pins.samples(),
         network: DockerNetwork::from_subnet(subnet),
         cacerts: &cacerts,
         remote_access: &remote_access,

@@ -48,10 +48,10 @@ fn offline_with_an_empty_cache_lists_every_missing_artifact() {
     let pins = e2e::pins::Pins::load(&e2e::dirs::pins_file()).unwrap();
     let row = pins.default_row();
     for expected in [
-        format!("kind {}", pins.kind_for(row)),
-        format!("helm {}", pins.helm.version),
+        format!("kind {}", row.kind.version),
+        format!("helm {}", pins.helm().version),
         format!("istio {}", row.version),
-        format!("metallb {}", pins.metallb.version),
+        format!("metallb {}", pins.metallb().version),
     ] {
         assert!(
             stderr.contains(&expected),
@@ -114,7 +114,10 @@ fn offline_with_a_full_cache_prints_where_each_tool_is() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.starts_with(&format!("Istio {} ({platform}):", pins.default)),
+        stdout.starts_with(&format!(
+            "Istio {} ({platform}):",
+            pins.default_row().version
+        )),
         "{stdout}"
     );
     for (path, name) in expected.iter().zip([

@@ -77,7 +77,7 @@ pub fn base() -> BaseValues {
 pub fn istiod(mesh_id: &MeshId, cluster: &ClusterConfig, row: &IstioRow) -> IstiodValues {
     IstiodValues {
         global: IstiodGlobal {
-            hub: row.hub.clone(),
+            hub: row.hub.to_string(),
             tag: row.version.to_string(),
             mesh_id: mesh_id.to_string(),
             multi_cluster: MultiCluster {

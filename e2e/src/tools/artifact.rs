@@ -146,11 +146,11 @@ pub fn for_row(
     row: &IstioRow,
     platform: Platform,
 ) -> Result<RowArtifacts, ToolsError> {
-    let kind_version = pins.kind_for(row);
-    let kind_sha = pinned(pins.kind_checksums(kind_version), platform, || {
+    let kind_version = &row.kind.version;
+    let kind_sha = pinned(&row.kind.sha256, platform, || {
         format!("[kind.releases.\"{kind_version}\".sha256]")
     })?;
-    let helm_sha = pinned(&pins.helm.sha256, platform, || "[helm.sha256]".to_owned())?;
+    let helm_sha = pinned(&pins.helm().sha256, platform, || "[helm.sha256]".to_owned())?;
     let istio_sha = pinned(&row.sha256, platform, || {
         format!("the [istio.sha256] table of the {} row", row.version)
     })?;
@@ -181,7 +181,7 @@ pub fn for_row(
     };
 
     // reference: versions.md §0 (helm: tar.gz holding `<os>-<arch>/helm`, `.sha256sum` beside it)
-    let helm_version = &pins.helm.version;
+    let helm_version = &pins.helm().version;
     let helm_url = url(&format!(
         "https://get.helm.sh/helm-{helm_version}-{}.tar.gz",
         platform.go_name()
@@ -246,14 +246,13 @@ pub fn for_row(
     };
 
     // reference: versions.md §4 (MetalLB publishes no checksum file: the pin is required)
-    let metallb_url = Url::parse(&pins.metallb.url).map_err(|e| ToolsError::BadPins {
-        message: format!("metallb url `{}` is not a URL: {e}", pins.metallb.url),
-    })?;
+    let metallb_pin = pins.metallb();
+    let metallb_url = metallb_pin.url.clone();
     let metallb = Artifact {
         tool: Tool::Metallb,
-        version: pins.metallb.version.to_string(),
+        version: metallb_pin.version.to_string(),
         platform: None,
-        checksum: Checksum::Recorded(pins.metallb.sha256),
+        checksum: Checksum::Recorded(metallb_pin.sha256),
         unpack: Unpack::Raw {
             name: last_segment(&metallb_url).to_owned(),
             executable: false,
@@ -398,12 +397,10 @@ fn is_loopback(url: &Url) -> bool {
 mod tests {
     use super::*;
 
+    const PINS: &str = include_str!("../../../fixtures/pins/two-rows.toml");
+
     fn pins() -> Pins {
-        Pins::parse(
-            include_str!("../../../versions.toml"),
-            std::path::Path::new("versions.toml"),
-        )
-        .unwrap()
+        Pins::parse(PINS, std::path::Path::new("versions.toml")).unwrap()
     }
 
     #[test]
@@ -421,14 +418,14 @@ mod tests {
             a.helm.url.as_str(),
             format!(
                 "https://get.helm.sh/helm-{}-darwin-arm64.tar.gz",
-                pins.helm.version
+                pins.helm().version
             )
         );
         assert_eq!(
             a.istio.url.as_str(),
             "https://github.com/istio/istio/releases/download/1.24.1/istio-1.24.1-osx-arm64.tar.gz"
         );
-        assert_eq!(a.metallb.url.as_str(), pins.metallb.url);
+        assert_eq!(a.metallb.url, pins.metallb().url);
         // 1.24.1 records no archive checksum yet: it comes from the `.sha256` beside it.
         match &a.istio.checksum {
             Checksum::Upstream { file_url, slot } => {
@@ -446,13 +443,13 @@ mod tests {
         let default = for_row(&pins, pins.default_row(), linux).unwrap();
         assert_eq!(
             default.kind.recorded(),
-            pins.kind_checksums(&pins.kind.default)[&linux]
+            pins.default_row().kind.sha256[&linux]
         );
         let Unpack::TarGz { picks } = &default.istio.unpack else {
             panic!()
         };
         let froms: Vec<_> = picks.iter().map(|p| p.from.as_str()).collect();
-        let v = &pins.default;
+        let v = &pins.default_row().version;
         assert_eq!(
             froms,
             [
@@ -466,7 +463,7 @@ mod tests {
 
     #[test]
     fn a_platform_missing_from_the_pins_is_named() {
-        let text = include_str!("../../../versions.toml").replacen(
+        let text = PINS.replacen(
             "linux-arm64 = \"f14e804dfee240f55525b667488fe9adca349e63e00c9af634c0beb1421ac310\"\n",
             "",
             1,

@@ -112,6 +112,14 @@ pub enum ToolsError {
         source: std::io::Error,
     },
 
+    /// A blocking task (extraction, waiting for a lock) panicked or was cancelled.
+    #[error("{what} stopped unexpectedly")]
+    Task {
+        what: &'static str,
+        #[source]
+        source: tokio::task::JoinError,
+    },
+
     #[error("cannot set up the HTTP client")]
     HttpClient(#[source] reqwest::Error),
 

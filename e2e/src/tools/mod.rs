@@ -100,12 +100,8 @@ pub async fn ensure_all(
     pins: &Pins,
 ) -> Result<Vec<(IstioVersion, Toolbox)>, ToolsError> {
     let rows = pins
-        .matrix
-        .iter()
-        .map(|v| {
-            let row = pins.row(v).expect("validated at load: matrix rows exist");
-            artifact::for_row(pins, row, opts.platform).map(|a| (v.clone(), a))
-        })
+        .matrix()
+        .map(|row| artifact::for_row(pins, row, opts.platform).map(|a| (row.version.clone(), a)))
         .collect::<Result<Vec<_>, _>>()?;
     let mut unique: BTreeMap<String, &Artifact> = BTreeMap::new();
     for (_, a) in &rows {
@@ -293,7 +289,10 @@ async fn install(
                 extract::extract_tar_gz(&job.0, &job.1, &job.2, &job.3)
             })
             .await
-            .expect("extraction does not panic")?;
+            .map_err(|source| ToolsError::Task {
+                what: "extracting the archive",
+                source,
+            })??;
             std::fs::remove_file(&download).map_err(ToolsError::io("cannot remove", &download))?;
         }
     }
