@@ -7,6 +7,7 @@
 pub mod certs;
 pub mod config;
 pub mod dirs;
+pub mod fsx;
 pub mod net;
 pub mod pins;
 pub mod render;

@@ -8,11 +8,12 @@ use rcgen::KeyPair;
 use time::OffsetDateTime;
 
 use super::check::{self, PairPaths};
-use super::files::{self, CERT_MODE, KEY_MODE, StagedDir};
+use super::files::{self, CERT_MODE, DIR_MODE, KEY_MODE};
 use super::issue::{self, IssuedCa};
 use super::layout::{CA_CERT, CA_KEY, CERT_CHAIN, ROOT_CERT};
 use super::{CaLayout, CertsError, ClusterCaPem, ClusterFiles, Fix, KeyType};
 use crate::config::ClusterName;
+use crate::fsx::{self, StagedDir};
 
 /// How `ensure` treats files already on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -78,7 +79,7 @@ pub fn ensure_at(
     now: OffsetDateTime,
 ) -> Result<Report, CertsError> {
     let layout = CaLayout::new(out);
-    files::create_private_dir(out)?;
+    fsx::create_private_dir(out)?;
     // Two runs at once could each make a root; the second would orphan the first's
     // intermediates. Held until this function returns.
     let _lock = files::lock_dir(out)?;
@@ -263,8 +264,8 @@ fn write_root(
     now: OffsetDateTime,
 ) -> Result<Root, CertsError> {
     let IssuedCa { cert_pem, key_pem } = issue::issue_root(key_type, now)?;
-    files::write_atomic(&layout.root_key(), &key_pem, KEY_MODE)?;
-    files::write_atomic(&layout.root_cert(), &cert_pem, CERT_MODE)?;
+    fsx::write_atomic(&layout.root_key(), key_pem.as_bytes(), KEY_MODE)?;
+    fsx::write_atomic(&layout.root_cert(), cert_pem.as_bytes(), CERT_MODE)?;
     let fix = Fix::Root;
     let der = check::parse_one_cert(&layout.root_cert(), &cert_pem, &fix)?;
     let key = check::parse_key(&layout.root_key(), &key_pem, &fix)?;
@@ -282,16 +283,17 @@ fn write_cluster(
     let IssuedCa { cert_pem, key_pem } =
         issue::issue_intermediate(&root.cert_pem, &root.key, cluster, key_type, now)?;
     let target = layout.cluster(cluster);
-    let staged = StagedDir::beside(target.dir())?;
-    files::write_atomic(&staged.path(CA_KEY), &key_pem, KEY_MODE)?;
-    files::write_atomic(&staged.path(CA_CERT), &cert_pem, CERT_MODE)?;
-    files::write_atomic(
-        &staged.path(CERT_CHAIN),
-        &chain_pem(&cert_pem, &root.cert_pem),
+    let staged = StagedDir::beside(target.dir(), DIR_MODE)?;
+    let file = |name: &str| staged.path().join(name);
+    fsx::write_atomic(&file(CA_KEY), key_pem.as_bytes(), KEY_MODE)?;
+    fsx::write_atomic(&file(CA_CERT), cert_pem.as_bytes(), CERT_MODE)?;
+    fsx::write_atomic(
+        &file(CERT_CHAIN),
+        chain_pem(&cert_pem, &root.cert_pem).as_bytes(),
         CERT_MODE,
     )?;
-    files::write_atomic(&staged.path(ROOT_CERT), &root.cert_pem, CERT_MODE)?;
-    staged.commit(target.dir())
+    fsx::write_atomic(&file(ROOT_CERT), root.cert_pem.as_bytes(), CERT_MODE)?;
+    Ok(staged.commit(target.dir())?)
 }
 
 /// `cat ca-cert.pem root-cert.pem`, as Istio's Makefile does (reference: istio-multicluster.md §4).

@@ -97,6 +97,16 @@ pub enum CertsError {
     },
 }
 
+impl From<crate::fsx::FsError> for CertsError {
+    fn from(e: crate::fsx::FsError) -> Self {
+        CertsError::Io {
+            action: e.action,
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
 impl CertsError {
     /// True when the files on disk are the problem (exit code 2), false when the machine
     /// failed us (I/O, the crypto library).

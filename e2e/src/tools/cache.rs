@@ -10,6 +10,7 @@ use sha2::Digest;
 
 use super::artifact::Artifact;
 use super::error::ToolsError;
+use crate::fsx::{self, FileLock};
 use crate::pins::Sha256;
 
 /// Staging directories for downloads in progress, on the cache's filesystem so the final
@@ -22,16 +23,10 @@ pub(crate) struct Cache {
     root: PathBuf,
 }
 
-/// An exclusive lock on a file under `.locks/`, released when dropped (or when the
-/// process dies, so a killed run never blocks the next one).
-pub(crate) struct CacheLock {
-    _file: fs::File,
-}
-
 impl Cache {
     pub(crate) fn new(root: &Path) -> Result<Self, ToolsError> {
         let root = std::path::absolute(root)
-            .map_err(ToolsError::io("cannot resolve the cache directory", root))?;
+            .map_err(ToolsError::io("resolve the cache directory", root))?;
         Ok(Self { root })
     }
 
@@ -53,15 +48,17 @@ impl Cache {
         dir.is_dir().then_some(dir)
     }
 
-    /// Waits for the artifact's lock (another run may hold it while downloading).
-    pub(crate) async fn lock(&self, artifact: &Artifact) -> Result<CacheLock, ToolsError> {
+    /// Waits for the artifact's lock (another run may hold it while downloading). Locks
+    /// live under `.locks/` and die with their process, so a killed run never blocks the
+    /// next one.
+    pub(crate) async fn lock(&self, artifact: &Artifact) -> Result<FileLock, ToolsError> {
         self.lock_named(&artifact.key(), &artifact.to_string())
             .await
     }
 
     /// Waits for the lock that serialises writes to the pins file at `pins_file`, so two
     /// runs recording different checksums at once do not lose one.
-    pub(crate) async fn lock_pins(&self, pins_file: &Path) -> Result<CacheLock, ToolsError> {
+    pub(crate) async fn lock_pins(&self, pins_file: &Path) -> Result<FileLock, ToolsError> {
         let absolute = std::path::absolute(pins_file).unwrap_or_else(|_| pins_file.to_owned());
         let digest = sha2::Sha256::digest(absolute.as_os_str().as_encoded_bytes());
         let name = format!("pins-{}", hex::encode(&digest[..8]));
@@ -69,28 +66,14 @@ impl Cache {
             .await
     }
 
-    async fn lock_named(&self, name: &str, what: &str) -> Result<CacheLock, ToolsError> {
+    async fn lock_named(&self, name: &str, what: &str) -> Result<FileLock, ToolsError> {
         let dir = self.root.join(LOCKS);
-        fs::create_dir_all(&dir).map_err(ToolsError::io("cannot create", &dir))?;
-        let path = dir.join(format!("{name}.lock"));
-        let file = fs::File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(ToolsError::io("cannot open the lock file", &path))?;
-        match file.try_lock() {
-            Ok(()) => return Ok(CacheLock { _file: file }),
-            Err(fs::TryLockError::WouldBlock) => {
-                tracing::info!("{what}: another run holds it; waiting for it to finish");
-            }
-            Err(fs::TryLockError::Error(e)) => return Err(ToolsError::io("cannot lock", &path)(e)),
-        }
-        let locked = tokio::task::spawn_blocking(move || file.lock().map(|()| file))
-            .await
-            .expect("the lock task does not panic");
-        let file = locked.map_err(ToolsError::io("cannot lock", &path))?;
-        Ok(CacheLock { _file: file })
+        fs::create_dir_all(&dir).map_err(ToolsError::io("create", &dir))?;
+        let lock = fsx::lock_async(&dir.join(format!("{name}.lock")), || {
+            tracing::info!("{what}: another run holds it; waiting for it to finish");
+        })
+        .await?;
+        Ok(lock)
     }
 
     /// A fresh staging directory for `artifact`, removed when dropped. Call with the
@@ -98,10 +81,10 @@ impl Cache {
     pub(crate) fn staging(
         &self,
         artifact: &Artifact,
-        _lock: &CacheLock,
+        _lock: &FileLock,
     ) -> Result<tempfile::TempDir, ToolsError> {
         let dir = self.root.join(STAGING);
-        fs::create_dir_all(&dir).map_err(ToolsError::io("cannot create", &dir))?;
+        fs::create_dir_all(&dir).map_err(ToolsError::io("create", &dir))?;
         let prefix = format!("{}-", artifact.key());
         if let Ok(entries) = fs::read_dir(&dir) {
             for stale in entries.flatten() {
@@ -113,7 +96,7 @@ impl Cache {
         tempfile::Builder::new()
             .prefix(&prefix)
             .tempdir_in(&dir)
-            .map_err(ToolsError::io("cannot create a staging directory in", &dir))
+            .map_err(ToolsError::io("create a staging directory in", &dir))
     }
 
     /// Moves a finished install into place.
@@ -124,10 +107,10 @@ impl Cache {
         sha: Sha256,
     ) -> Result<PathBuf, ToolsError> {
         let target = self.install_dir(artifact, sha);
-        let parent = target.parent().expect("install dirs have a parent");
-        fs::create_dir_all(parent).map_err(ToolsError::io("cannot create", parent))?;
-        fs::rename(staged, &target)
-            .map_err(ToolsError::io("cannot move the install into", &target))?;
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent).map_err(ToolsError::io("create", parent))?;
+        }
+        fsx::replace_dir(staged, &target)?;
         Ok(target)
     }
 }

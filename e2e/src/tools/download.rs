@@ -147,7 +147,7 @@ impl Http {
             let mut response = self.get(url).await?;
             let file = tokio::fs::File::create(dest)
                 .await
-                .map_err(|e| Failure::Fatal(ToolsError::io("cannot create", dest)(e)))?;
+                .map_err(|e| Failure::Fatal(ToolsError::io("create", dest)(e)))?;
             let mut out = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
             let bar = self.progress_bar(artifact, response.content_length());
             let mut hasher = sha2::Sha256::new();
@@ -156,14 +156,14 @@ impl Http {
                 hasher.update(chunk);
                 out.write_all(chunk)
                     .await
-                    .map_err(|e| Failure::Fatal(ToolsError::io("cannot write", dest)(e)))?;
+                    .map_err(|e| Failure::Fatal(ToolsError::io("write", dest)(e)))?;
                 if let Some(bar) = &bar {
                     bar.inc(chunk.len() as u64);
                 }
             }
             out.flush()
                 .await
-                .map_err(|e| Failure::Fatal(ToolsError::io("cannot write", dest)(e)))?;
+                .map_err(|e| Failure::Fatal(ToolsError::io("write", dest)(e)))?;
             if let Some(bar) = bar {
                 bar.finish_and_clear();
             }

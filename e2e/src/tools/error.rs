@@ -104,7 +104,7 @@ pub enum ToolsError {
     )]
     MissingInArchive { artifact: String, path: String },
 
-    #[error("{action} {}", path.display())]
+    #[error("cannot {action} {}", path.display())]
     Io {
         action: &'static str,
         path: PathBuf,
@@ -125,6 +125,16 @@ pub enum ToolsError {
 
     #[error("cannot record the checksum in {}: {message}", path.display())]
     RecordChecksum { path: PathBuf, message: String },
+}
+
+impl From<crate::fsx::FsError> for ToolsError {
+    fn from(e: crate::fsx::FsError) -> Self {
+        ToolsError::Io {
+            action: e.action,
+            path: e.path,
+            source: e.source,
+        }
+    }
 }
 
 impl ToolsError {

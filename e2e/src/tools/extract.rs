@@ -26,7 +26,7 @@ pub fn extract_tar_gz(
         entry: entry.to_owned(),
         reason,
     };
-    let file = fs::File::open(archive).map_err(ToolsError::io("cannot open", archive))?;
+    let file = fs::File::open(archive).map_err(ToolsError::io("open", archive))?;
     let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(BufReader::with_capacity(
         1 << 16,
         file,
@@ -88,23 +88,23 @@ pub fn extract_tar_gz(
         }
         let create_parent = |out: &Path| {
             let parent = out.parent().expect("below dest");
-            fs::create_dir_all(parent).map_err(ToolsError::io("cannot create", parent))
+            fs::create_dir_all(parent).map_err(ToolsError::io("create", parent))
         };
 
         match kind {
             EntryType::Directory if pick.kind == PickKind::Tree => {
-                fs::create_dir_all(&out).map_err(ToolsError::io("cannot create", &out))?;
+                fs::create_dir_all(&out).map_err(ToolsError::io("create", &out))?;
             }
             EntryType::Regular | EntryType::Continuous => {
                 create_parent(&out)?;
                 let mut file =
-                    fs::File::create_new(&out).map_err(ToolsError::io("cannot create", &out))?;
+                    fs::File::create_new(&out).map_err(ToolsError::io("create", &out))?;
                 std::io::copy(&mut entry, &mut file).map_err(|e| read_error(archive, e))?;
                 let executable = pick.kind == PickKind::Executable
                     || entry.header().mode().unwrap_or(0) & 0o111 != 0;
                 let mode = if executable { 0o755 } else { 0o644 };
                 fs::set_permissions(&out, fs::Permissions::from_mode(mode))
-                    .map_err(ToolsError::io("cannot set permissions of", &out))?;
+                    .map_err(ToolsError::io("set permissions of", &out))?;
             }
             EntryType::Symlink if pick.kind == PickKind::Tree => {
                 // The link must stay inside its own tree, since only that tree is installed.
@@ -118,7 +118,7 @@ pub fn extract_tar_gz(
                     .map_err(|r| refuse(&name, format!("{r} of {}", pick.from)))?;
                 create_parent(&out)?;
                 std::os::unix::fs::symlink(&target, &out)
-                    .map_err(ToolsError::io("cannot create the link", &out))?;
+                    .map_err(ToolsError::io("create the link", &out))?;
                 links.push((out, dest.join(&pick.to)));
             }
             EntryType::Link if pick.kind == PickKind::Tree => {
@@ -150,8 +150,7 @@ pub fn extract_tar_gz(
                     ));
                 }
                 create_parent(&out)?;
-                fs::hard_link(&source, &out)
-                    .map_err(ToolsError::io("cannot create the link", &out))?;
+                fs::hard_link(&source, &out).map_err(ToolsError::io("create the link", &out))?;
             }
             other => {
                 return Err(refuse(
@@ -173,7 +172,7 @@ pub fn extract_tar_gz(
     }
     // Links checked one by one could still chain their way out; resolve each for real.
     for (link, tree) in links {
-        let tree = fs::canonicalize(&tree).map_err(ToolsError::io("cannot resolve", &tree))?;
+        let tree = fs::canonicalize(&tree).map_err(ToolsError::io("resolve", &tree))?;
         let inside = fs::canonicalize(&link).is_ok_and(|real| real.starts_with(&tree));
         if !inside {
             let entry = link
@@ -191,7 +190,7 @@ pub fn extract_tar_gz(
 }
 
 fn read_error(archive: &Path, e: std::io::Error) -> ToolsError {
-    ToolsError::io("cannot read the archive", archive)(e)
+    ToolsError::io("read the archive", archive)(e)
 }
 
 /// `path` as plain relative components (a leading `./` dropped), or why it is unsafe.

@@ -12,12 +12,15 @@ pub mod extract;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use std::os::unix::fs::PermissionsExt as _;
+
 use reqwest::Url;
 
 pub use artifact::{Artifact, Checksum, Mirror, Tool};
 pub use download::HttpSettings;
 pub use error::ToolsError;
 
+use crate::fsx;
 use crate::pins::{ChecksumSlot, IstioRow, IstioVersion, Pins, Platform, Sha256};
 use artifact::Unpack;
 use cache::Cache;
@@ -250,7 +253,7 @@ async fn install(
     http: &Http,
     a: &Artifact,
     expected: Sha256,
-    lock: &cache::CacheLock,
+    lock: &fsx::FileLock,
 ) -> Result<PathBuf, ToolsError> {
     let label = a.to_string();
     let url = opts.source(&a.url);
@@ -268,15 +271,14 @@ async fn install(
         });
     }
     let staged = staging.path().join("install");
-    std::fs::create_dir(&staged).map_err(ToolsError::io("cannot create", &staged))?;
+    std::fs::create_dir(&staged).map_err(ToolsError::io("create", &staged))?;
     match &a.unpack {
         Unpack::Raw { name, executable } => {
             let to = staged.join(name);
-            std::fs::rename(&download, &to)
-                .map_err(ToolsError::io("cannot move the download to", &to))?;
+            std::fs::rename(&download, &to).map_err(ToolsError::io("move the download to", &to))?;
             let mode = if *executable { 0o755 } else { 0o644 };
             std::fs::set_permissions(&to, std::os::unix::fs::PermissionsExt::from_mode(mode))
-                .map_err(ToolsError::io("cannot set permissions of", &to))?;
+                .map_err(ToolsError::io("set permissions of", &to))?;
         }
         Unpack::TarGz { picks } => {
             let job = (
@@ -293,7 +295,7 @@ async fn install(
                 what: "extracting the archive",
                 source,
             })??;
-            std::fs::remove_file(&download).map_err(ToolsError::io("cannot remove", &download))?;
+            std::fs::remove_file(&download).map_err(ToolsError::io("remove", &download))?;
         }
     }
     let dir = cache.commit(&staged, a, expected)?;
@@ -301,28 +303,19 @@ async fn install(
     Ok(dir)
 }
 
-fn perms(path: &Path) -> Result<std::fs::Permissions, ToolsError> {
-    Ok(std::fs::metadata(path)
-        .map_err(ToolsError::io("cannot read", path))?
-        .permissions())
-}
-
-/// Writes `sha` into `slot` of the pins file, replacing the file atomically.
+/// Writes `sha` into `slot` of the pins file, replacing the file atomically with its mode.
 fn record_checksum(pins_file: &Path, slot: &ChecksumSlot, sha: Sha256) -> Result<(), ToolsError> {
-    let fail = |message: String| ToolsError::RecordChecksum {
-        path: pins_file.to_owned(),
-        message,
-    };
-    let text = std::fs::read_to_string(pins_file).map_err(|e| fail(e.to_string()))?;
-    let updated = crate::pins::with_checksum(&text, slot, sha).map_err(fail)?;
-    let dir = pins_file
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(e.to_string()))?;
-    std::io::Write::write_all(&mut tmp, updated.as_bytes()).map_err(|e| fail(e.to_string()))?;
-    let mode = perms(pins_file)?;
-    std::fs::set_permissions(tmp.path(), mode).map_err(|e| fail(e.to_string()))?;
-    tmp.persist(pins_file).map_err(|e| fail(e.to_string()))?;
+    let text = std::fs::read_to_string(pins_file).map_err(ToolsError::io("read", pins_file))?;
+    let updated = crate::pins::with_checksum(&text, slot, sha).map_err(|message| {
+        ToolsError::RecordChecksum {
+            path: pins_file.to_owned(),
+            message,
+        }
+    })?;
+    let mode = std::fs::metadata(pins_file)
+        .map_err(ToolsError::io("read", pins_file))?
+        .permissions()
+        .mode();
+    fsx::write_atomic(pins_file, updated.as_bytes(), mode & 0o7777)?;
     Ok(())
 }
