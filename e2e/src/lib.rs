@@ -8,6 +8,7 @@ pub mod certs;
 pub mod config;
 pub mod dirs;
 pub mod fsx;
+pub mod names;
 pub mod net;
 pub mod pins;
 pub mod render;

@@ -14,7 +14,7 @@ use e2e::pins::{IstioRow, IstioVersion, Pins};
 use e2e::render::facts::VersionFacts;
 use e2e::render::remote_secret::{Kubeconfig, RemoteAccess};
 use e2e::render::{
-    MeshInputs, RenderedCluster, RenderedFile, istio_gateway, kind, metallb, placeholder_cacerts,
+    Item, ItemKey, MeshInputs, RenderedCluster, istio_gateway, kind, metallb, placeholder_cacerts,
     render_mesh,
 };
 use k8s_openapi::api::apps::v1::Deployment;
@@ -80,8 +80,16 @@ impl Fixture {
     }
 }
 
-fn parse(file: &RenderedFile) -> Value {
-    e2e::yaml::from_str(&file.contents).unwrap_or_else(|e| panic!("{}: {e}", file.name))
+fn parse(item: &Item) -> Value {
+    e2e::yaml::from_str(&item.to_yaml())
+        .unwrap_or_else(|e| panic!("{}: {e}", item.key().file_name()))
+}
+
+/// The item `key` of `cluster`, which must have one.
+fn item(cluster: &RenderedCluster, key: ItemKey) -> &Item {
+    cluster
+        .item(&key)
+        .unwrap_or_else(|| panic!("{} has no {key:?}", cluster.cluster()))
 }
 
 fn every_row_rendered() -> Vec<(IstioRow, Vec<RenderedCluster>)> {
@@ -105,11 +113,11 @@ fn snapshot_settings() -> insta::Settings {
 
 /// The file as a reader sees it, with Secret data replaced so no key material or token
 /// (real or placeholder) lands in a snapshot.
-fn redacted(file: &RenderedFile) -> String {
-    if !file.secret {
-        return file.contents.clone();
+fn redacted(item: &Item) -> String {
+    if !item.key().is_secret() {
+        return item.to_yaml();
     }
-    let mut value = parse(file);
+    let mut value = parse(item);
     let data = value
         .get_mut("data")
         .and_then(Value::as_object_mut)
@@ -117,7 +125,8 @@ fn redacted(file: &RenderedFile) -> String {
     for v in data.values_mut() {
         *v = Value::String("[redacted]".into());
     }
-    let header = file.contents.lines().next().unwrap();
+    let text = item.to_yaml();
+    let header = text.lines().next().unwrap();
     format!("{header}\n{}", e2e::yaml::to_string(&value).unwrap())
 }
 
@@ -134,13 +143,13 @@ fn snapshot_name(row: &IstioRow, cluster: &ClusterName, file: &str) -> String {
 fn differing_files(default: &[RenderedCluster], other: &[RenderedCluster]) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     for (a, b) in default.iter().zip(other) {
-        assert_eq!(a.cluster, b.cluster);
-        let a_names: Vec<_> = a.files.iter().map(|f| &f.name).collect();
-        let b_names: Vec<_> = b.files.iter().map(|f| &f.name).collect();
-        assert_eq!(a_names, b_names, "every row renders the same set of files");
-        for (fa, fb) in a.files.iter().zip(&b.files) {
-            if fa.contents != fb.contents {
-                names.insert(fa.name.clone());
+        assert_eq!(a.cluster(), b.cluster());
+        let a_keys: Vec<_> = a.items().iter().map(Item::key).collect();
+        let b_keys: Vec<_> = b.items().iter().map(Item::key).collect();
+        assert_eq!(a_keys, b_keys, "every row renders the same set of files");
+        for (ia, ib) in a.items().iter().zip(b.items()) {
+            if ia.to_yaml() != ib.to_yaml() {
+                names.insert(ia.key().file_name());
             }
         }
     }
@@ -158,9 +167,9 @@ fn snapshots_default_row_every_file_and_other_rows_where_they_differ() {
     let mut expected = BTreeSet::new();
     snapshot_settings().bind(|| {
         for cluster in default_out {
-            for file in &cluster.files {
-                let name = snapshot_name(default_row, &cluster.cluster, &file.name);
-                insta::assert_snapshot!(name.clone(), redacted(file));
+            for item in cluster.items() {
+                let name = snapshot_name(default_row, cluster.cluster(), &item.key().file_name());
+                insta::assert_snapshot!(name.clone(), redacted(item));
                 expected.insert(name);
             }
         }
@@ -170,9 +179,13 @@ fn snapshots_default_row_every_file_and_other_rows_where_they_differ() {
         {
             let differ = differing_files(default_out, out);
             for cluster in out {
-                for file in cluster.files.iter().filter(|f| differ.contains(&f.name)) {
-                    let name = snapshot_name(row, &cluster.cluster, &file.name);
-                    insta::assert_snapshot!(name.clone(), redacted(file));
+                for item in cluster
+                    .items()
+                    .iter()
+                    .filter(|i| differ.contains(&i.key().file_name()))
+                {
+                    let name = snapshot_name(row, cluster.cluster(), &item.key().file_name());
+                    insta::assert_snapshot!(name.clone(), redacted(item));
                     expected.insert(name);
                 }
             }
@@ -232,12 +245,7 @@ fn the_remote_secret_carries_a_kubeconfig_for_the_peer() {
     let pins = pins();
     let fixture = Fixture::new(Topology::default());
     let out = fixture.render(&pins, pins.default_row());
-    let cluster1 = &out[0];
-    let file = cluster1
-        .files
-        .iter()
-        .find(|f| f.name == "50-remote-secret-cluster2.yaml")
-        .unwrap();
+    let file = item(&out[0], ItemKey::RemoteSecret("cluster2".parse().unwrap()));
     let secret: Secret = serde_json::from_value(parse(file)).unwrap();
     assert_eq!(
         secret.metadata.name.as_deref(),
@@ -297,12 +305,17 @@ fn decode_base64(text: &str) -> Vec<u8> {
 fn each_cluster_gets_its_own_placement_network_and_range() {
     let pins = pins();
     let out = Fixture::new(Topology::default()).render(&pins, pins.default_row());
-    let names = |c: &RenderedCluster| c.files.iter().map(|f| f.name.clone()).collect::<Vec<_>>();
+    let names = |c: &RenderedCluster| {
+        c.items()
+            .iter()
+            .map(|i| i.key().file_name())
+            .collect::<Vec<_>>()
+    };
     assert!(names(&out[0]).contains(&"62-helloworld-v1-deployment.yaml".into()));
     assert!(!names(&out[0]).iter().any(|n| n.contains("helloworld-v2")));
     assert!(names(&out[1]).contains(&"62-helloworld-v2-deployment.yaml".into()));
     assert!(names(&out[1]).contains(&"50-remote-secret-cluster1.yaml".into()));
-    assert!(!out[0].metallb_range.overlaps(out[1].metallb_range));
+    assert!(!out[0].metallb_range().overlaps(out[1].metallb_range()));
     let sorted = |c: &RenderedCluster| {
         let mut n = names(c);
         n.sort();
@@ -329,10 +342,10 @@ fn three_clusters_get_secrets_for_both_peers() {
     let out = Fixture::new(topology).render(&pins, pins.default_row());
     assert_eq!(out.len(), 3);
     let secrets: Vec<_> = out[2]
-        .files
+        .items()
         .iter()
-        .filter(|f| f.name.starts_with("50-"))
-        .map(|f| f.name.as_str())
+        .map(|i| i.key().file_name())
+        .filter(|name| name.starts_with("50-"))
         .collect();
     assert_eq!(
         secrets,
@@ -342,13 +355,15 @@ fn three_clusters_get_secrets_for_both_peers() {
         ]
     );
     assert!(
-        out[2]
-            .files
-            .iter()
-            .any(|f| f.name == "61-helloworld-service.yaml"),
+        out[2].item(&ItemKey::HelloworldService).is_some(),
         "the Service goes everywhere"
     );
-    assert!(!out[2].files.iter().any(|f| f.name.starts_with("62-")));
+    assert!(
+        !out[2]
+            .items()
+            .iter()
+            .any(|i| matches!(i.key(), ItemKey::HelloworldDeployment(_)))
+    );
 }
 
 // ---------------------------------------------------------------- typed round trips
@@ -399,18 +414,15 @@ fn check_object(value: &Value) -> Result<bool, String> {
 fn every_object_round_trips_through_its_type() {
     for (row, out) in every_row_rendered() {
         for cluster in &out {
-            for file in &cluster.files {
-                let is_object = check_object(&parse(file)).unwrap_or_else(|e| {
-                    panic!(
-                        "Istio {} {}/{}: {e}",
-                        row.version, cluster.cluster, file.name
-                    )
+            for item in cluster.items() {
+                let name = item.key().file_name();
+                let is_object = check_object(&parse(item)).unwrap_or_else(|e| {
+                    panic!("Istio {} {}/{name}: {e}", row.version, cluster.cluster())
                 });
                 assert_eq!(
                     is_object,
-                    !file.name.contains("-values"),
-                    "{}: only Helm values lack a kind",
-                    file.name
+                    !name.contains("-values"),
+                    "{name}: only Helm values lack a kind",
                 );
             }
         }
@@ -421,9 +433,9 @@ fn every_object_round_trips_through_its_type() {
 fn a_misspelt_field_fails_the_type_check() {
     let pins = pins();
     let out = Fixture::new(Topology::default()).render(&pins, pins.default_row());
-    let file = |name: &str| parse(out[0].files.iter().find(|f| f.name == name).unwrap());
+    let file = |key: ItemKey| parse(item(&out[0], key));
 
-    let mut deployment = file("65-curl-deployment.yaml");
+    let mut deployment = file(ItemKey::CurlDeployment);
     deployment["spec"]["template"]["spec"]["serviceAcountName"] = "curl".into();
     assert!(
         check_object(&deployment)
@@ -431,7 +443,7 @@ fn a_misspelt_field_fails_the_type_check() {
             .contains("round trip changed")
     );
 
-    let mut gateway = file("40-cross-network-gateway.yaml");
+    let mut gateway = file(ItemKey::CrossNetworkGateway);
     gateway["spec"]["selectr"] = gateway["spec"]["selector"].clone();
     assert!(
         check_object(&gateway)
@@ -439,7 +451,7 @@ fn a_misspelt_field_fails_the_type_check() {
             .contains("unknown field `selectr`")
     );
 
-    let mut kind_config = file("00-kind.yaml");
+    let mut kind_config = file(ItemKey::KindConfig);
     kind_config["networking"]["podSubnets"] = "10.10.0.0/16".into();
     assert!(
         check_object(&kind_config)
@@ -501,30 +513,24 @@ fn crds_match_the_upstream_schemas() {
     ];
     let out = Fixture::new(Topology::default()).render(&pins, pins.default_row());
     for cluster in &out {
-        let file = |name: &str| parse(cluster.files.iter().find(|f| f.name == name).unwrap());
-        assert_valid_resource(&pool, &file("10-metallb-pool.yaml"), "IPAddressPool");
+        let file = |key: ItemKey| parse(item(cluster, key));
+        assert_valid_resource(&pool, &file(ItemKey::MetallbPool), "IPAddressPool");
         assert_valid_resource(
             &l2,
-            &file("11-metallb-l2advertisement.yaml"),
+            &file(ItemKey::MetallbL2Advertisement),
             "L2Advertisement",
         );
         for (version, schema) in &gateways {
             assert_valid_resource(
                 schema,
-                &file("40-cross-network-gateway.yaml"),
+                &file(ItemKey::CrossNetworkGateway),
                 &format!("Gateway vs Istio {version} CRD"),
             );
         }
     }
 
     // The checker can fail: a misspelt field and a wrong enum value are caught.
-    let mut bad = parse(
-        out[0]
-            .files
-            .iter()
-            .find(|f| f.name == "40-cross-network-gateway.yaml")
-            .unwrap(),
-    );
+    let mut bad = parse(item(&out[0], ItemKey::CrossNetworkGateway));
     bad["spec"]["servers"][0]["tls"]["mode"] = "AUTO_PASS".into();
     bad["spec"]["servers"][0]["prot"] = 1.into();
     let errors = schema::validate(&gateways[0].1, &gateways[0].1, &bad);
@@ -588,28 +594,29 @@ fn helm_values_use_only_keys_each_chart_version_has() {
         )
         .unwrap();
         for cluster in &out {
-            let file = |name: &str| parse(cluster.files.iter().find(|f| f.name == name).unwrap());
+            let file = |key: ItemKey| parse(item(cluster, key));
             let what = |f: &str| {
                 format!(
                     "Istio {} (chart {chart_version}) {}/{f}",
-                    row.version, cluster.cluster
+                    row.version,
+                    cluster.cluster()
                 )
             };
             assert_eq!(
-                schema::unknown_value_paths(&file("30-base-values.yaml"), &base, ""),
+                schema::unknown_value_paths(&file(ItemKey::BaseValues), &base, ""),
                 Vec::<String>::new(),
                 "{}",
                 what("base")
             );
             assert_eq!(
-                schema::unknown_value_paths(&file("31-istiod-values.yaml"), &istiod, ""),
+                schema::unknown_value_paths(&file(ItemKey::IstiodValues), &istiod, ""),
                 Vec::<String>::new(),
                 "{}",
                 what("istiod")
             );
             assert_valid(
                 &gateway_schema,
-                &file("32-eastwest-gateway-values.yaml"),
+                &file(ItemKey::EastWestGatewayValues),
                 &what("gateway"),
             );
         }
@@ -620,10 +627,10 @@ fn helm_values_use_only_keys_each_chart_version_has() {
 fn a_misspelt_values_key_fails_the_chart_check() {
     let pins = pins();
     let out = Fixture::new(Topology::default()).render(&pins, pins.default_row());
-    let file = |name: &str| parse(out[0].files.iter().find(|f| f.name == name).unwrap());
+    let file = |key: ItemKey| parse(item(&out[0], key));
     let (_, dir) = chart_dir(&pins.default_row().version);
 
-    let mut istiod = file("31-istiod-values.yaml");
+    let mut istiod = file(ItemKey::IstiodValues);
     istiod["global"]["meshId"] = "mesh1".into();
     assert_eq!(
         schema::unknown_value_paths(
@@ -646,7 +653,7 @@ fn a_misspelt_values_key_fails_the_chart_check() {
             .unwrap(),
         )
         .unwrap();
-        let mut gateway = file("32-eastwest-gateway-values.yaml");
+        let mut gateway = file(ItemKey::EastWestGatewayValues);
         let network = gateway["networkGateway"].take();
         gateway.as_object_mut().unwrap().remove("networkGateway");
         gateway["networkGatway"] = network;
@@ -662,12 +669,7 @@ fn a_misspelt_values_key_fails_the_chart_check() {
 // ---------------------------------------------------------------- the version differences
 
 fn gateway_labels(out: &[RenderedCluster], cluster: usize) -> Value {
-    let file = out[cluster]
-        .files
-        .iter()
-        .find(|f| f.name == "32-eastwest-gateway-values.yaml")
-        .unwrap();
-    parse(file)["labels"].clone()
+    parse(item(&out[cluster], ItemKey::EastWestGatewayValues))["labels"].clone()
 }
 
 #[test]
@@ -700,31 +702,31 @@ fn before_1_26_the_gateway_pods_get_the_network_label_from_our_values() {
 fn the_gateway_selector_and_istiod_identity_match_the_topology() {
     for (row, out) in every_row_rendered() {
         for (i, cluster) in out.iter().enumerate() {
-            let file = |name: &str| parse(cluster.files.iter().find(|f| f.name == name).unwrap());
+            let file = |key: ItemKey| parse(item(cluster, key));
             assert_eq!(gateway_labels(&out, i)["istio"], "eastwestgateway");
             assert_eq!(
-                file("40-cross-network-gateway.yaml")["spec"]["selector"]["istio"],
+                file(ItemKey::CrossNetworkGateway)["spec"]["selector"]["istio"],
                 "eastwestgateway"
             );
-            let istiod = file("31-istiod-values.yaml");
+            let istiod = file(ItemKey::IstiodValues);
             assert_eq!(
                 istiod["global"]["multiCluster"]["clusterName"],
-                cluster.cluster.as_str()
+                cluster.cluster().as_str()
             );
             assert_eq!(istiod["global"]["tag"], row.version.to_string());
             assert_eq!(istiod["global"]["hub"], row.hub.as_str());
             let network = &Topology::default().clusters[i].network;
             assert_eq!(istiod["global"]["network"], network.as_str());
             assert_eq!(
-                file("32-eastwest-gateway-values.yaml")["networkGateway"],
+                file(ItemKey::EastWestGatewayValues)["networkGateway"],
                 network.as_str()
             );
             assert_eq!(
-                file("20-istio-system-namespace.yaml")["metadata"]["labels"]["topology.istio.io/network"],
+                file(ItemKey::IstioSystemNamespace)["metadata"]["labels"]["topology.istio.io/network"],
                 network.as_str()
             );
             assert_eq!(
-                file("00-kind.yaml")["nodes"][0]["image"],
+                file(ItemKey::KindConfig)["nodes"][0]["image"],
                 row.node_image.as_str()
             );
         }

@@ -98,7 +98,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
             .context(format!("writing the rendered files to {}", out.display())),
     })?;
 
-    let files: usize = rendered.iter().map(|c| c.files.len()).sum();
+    let files: usize = rendered.iter().map(|c| c.items().len()).sum();
     println!(
         "rendered Istio {} for {} clusters ({files} files) into {}",
         row.version,
@@ -108,7 +108,8 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
     for cluster in &rendered {
         println!(
             "  {}/  MetalLB range {}",
-            cluster.cluster, cluster.metallb_range
+            cluster.cluster(),
+            cluster.metallb_range()
         );
     }
     if placeholder_certs.is_empty() {

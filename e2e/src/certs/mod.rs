@@ -60,8 +60,8 @@ pub fn cacerts_secret(pem: &ClusterCaPem) -> Secret {
     .collect::<BTreeMap<_, _>>();
     Secret {
         metadata: ObjectMeta {
-            name: Some("cacerts".into()),
-            namespace: Some("istio-system".into()),
+            name: Some(crate::names::CACERTS.into()),
+            namespace: Some(crate::names::ISTIO_SYSTEM.into()),
             ..ObjectMeta::default()
         },
         type_: Some("Opaque".into()),

@@ -8,14 +8,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::facts::VersionFacts;
-use super::namespaces::{ISTIO_SYSTEM, NETWORK_LABEL};
 use crate::config::{ClusterConfig, MeshId};
+use crate::names::{EASTWEST_GATEWAY, EASTWEST_SELECTOR, ISTIO_SYSTEM, NETWORK_LABEL};
 use crate::pins::IstioRow;
-
-/// The east-west gateway's release and Deployment name.
-pub const EASTWEST_NAME: &str = "istio-eastwestgateway";
-/// Its `istio` label, which the `cross-network-gateway` selects on.
-pub const EASTWEST_ISTIO_LABEL: &str = "eastwestgateway";
 
 /// `base` chart values.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -94,8 +89,11 @@ pub fn istiod(mesh_id: &MeshId, cluster: &ClusterConfig, row: &IstioRow) -> Isti
 /// name-trimming rule; before 1.26 the pod label is ours to add.
 pub fn eastwest_gateway(cluster: &ClusterConfig, facts: VersionFacts) -> GatewayValues {
     let mut labels = BTreeMap::from([
-        ("app".to_owned(), EASTWEST_NAME.to_owned()),
-        ("istio".to_owned(), EASTWEST_ISTIO_LABEL.to_owned()),
+        ("app".to_owned(), EASTWEST_GATEWAY.to_owned()),
+        (
+            EASTWEST_SELECTOR.0.to_owned(),
+            EASTWEST_SELECTOR.1.to_owned(),
+        ),
     ]);
     if facts.gateway_needs_pod_network_label {
         // `labels` is the only pod-label value the pre-1.26 chart has; it also lands on the
@@ -104,7 +102,7 @@ pub fn eastwest_gateway(cluster: &ClusterConfig, facts: VersionFacts) -> Gateway
         labels.insert(NETWORK_LABEL.to_owned(), cluster.network.to_string());
     }
     GatewayValues {
-        name: EASTWEST_NAME.into(),
+        name: EASTWEST_GATEWAY.into(),
         network_gateway: cluster.network.to_string(),
         labels,
     }

@@ -8,11 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ResourceMetadata;
 
-use super::helm_values::EASTWEST_ISTIO_LABEL;
-use super::namespaces::ISTIO_SYSTEM;
-
-/// The port istiod announces for network gateways (`DefaultNetworkGatewayPort`).
-pub const CROSS_NETWORK_PORT: u16 = 15443;
+use crate::names::{CROSS_NETWORK_GATEWAY, CROSS_NETWORK_PORT, EASTWEST_SELECTOR, ISTIO_SYSTEM};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -59,11 +55,14 @@ pub fn cross_network_gateway() -> IstioGateway {
         api_version: "networking.istio.io/v1".into(),
         kind: "Gateway".into(),
         metadata: ResourceMetadata {
-            name: "cross-network-gateway".into(),
+            name: CROSS_NETWORK_GATEWAY.into(),
             namespace: ISTIO_SYSTEM.into(),
         },
         spec: GatewaySpec {
-            selector: BTreeMap::from([("istio".to_owned(), EASTWEST_ISTIO_LABEL.to_owned())]),
+            selector: BTreeMap::from([(
+                EASTWEST_SELECTOR.0.to_owned(),
+                EASTWEST_SELECTOR.1.to_owned(),
+            )]),
             servers: vec![Server {
                 port: Port {
                     number: CROSS_NETWORK_PORT,

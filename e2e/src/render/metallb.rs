@@ -5,12 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::ResourceMetadata;
 
+use crate::names::{METALLB_L2_ADVERTISEMENT, METALLB_NAMESPACE, METALLB_POOL};
 use crate::net::Ipv4Range;
-
-/// Where MetalLB runs (its native manifest installs into this namespace).
-pub const NAMESPACE: &str = "metallb-system";
-pub const POOL_NAME: &str = "default-pool";
-pub const L2_NAME: &str = "default-l2";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -46,7 +42,7 @@ pub struct L2AdvertisementSpec {
 fn metadata(name: &str) -> ResourceMetadata {
     ResourceMetadata {
         name: name.into(),
-        namespace: NAMESPACE.into(),
+        namespace: METALLB_NAMESPACE.into(),
     }
 }
 
@@ -55,7 +51,7 @@ pub fn address_pool(range: Ipv4Range) -> IpAddressPool {
     IpAddressPool {
         api_version: "metallb.io/v1beta1".into(),
         kind: "IPAddressPool".into(),
-        metadata: metadata(POOL_NAME),
+        metadata: metadata(METALLB_POOL),
         spec: IpAddressPoolSpec {
             addresses: vec![range.to_string()],
         },
@@ -68,9 +64,9 @@ pub fn l2_advertisement() -> L2Advertisement {
     L2Advertisement {
         api_version: "metallb.io/v1beta1".into(),
         kind: "L2Advertisement".into(),
-        metadata: metadata(L2_NAME),
+        metadata: metadata(METALLB_L2_ADVERTISEMENT),
         spec: L2AdvertisementSpec {
-            ip_address_pools: vec![POOL_NAME.into()],
+            ip_address_pools: vec![METALLB_POOL.into()],
         },
     }
 }

@@ -1,13 +1,14 @@
 //! Everything the setup applies to a cluster, rendered by pure functions from the topology
-//! and the pins: one file per object or Helm values set, named in apply order.
+//! and the pins: one typed [`Item`] per object or Helm values set, in apply order.
 //!
 //! Each submodule renders one kind of thing into a typed value; this module only decides
-//! which files each cluster gets and turns the values into YAML. Version differences are
-//! decided by [`facts::VersionFacts`], nowhere else.
+//! which items each cluster gets. Items stay typed until [`write_rendered`] turns them into
+//! files. Version differences are decided by [`facts::VersionFacts`], nowhere else.
 
 pub mod facts;
 pub mod helm_values;
 pub mod istio_gateway;
+mod item;
 pub mod kind;
 pub mod metallb;
 pub mod namespaces;
@@ -19,6 +20,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use item::{HelmValues, Item, ItemBody, ItemKey, Object};
 pub use write::{MARKER_FILE, WriteError, write_rendered};
 
 use crate::certs::{ClusterCaPem, cacerts_secret};
@@ -37,23 +39,34 @@ pub struct ResourceMetadata {
     pub namespace: String,
 }
 
-/// One rendered file of one cluster.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RenderedFile {
-    /// `NN-what.yaml`: the number gives the apply order.
-    pub name: String,
-    pub contents: String,
-    /// Holds key material or credentials: written 0600, redacted in snapshots.
-    pub secret: bool,
+/// One cluster's items, in apply order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedCluster {
+    cluster: ClusterName,
+    metallb_range: Ipv4Range,
+    items: Vec<Item>,
 }
 
-/// The files for one cluster, in apply order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RenderedCluster {
-    pub cluster: ClusterName,
+impl RenderedCluster {
+    pub fn cluster(&self) -> &ClusterName {
+        &self.cluster
+    }
+
     /// The MetalLB range the allocator gave this cluster.
-    pub metallb_range: Ipv4Range,
-    pub files: Vec<RenderedFile>,
+    pub fn metallb_range(&self) -> Ipv4Range {
+        self.metallb_range
+    }
+
+    /// Every item, in the order they are applied.
+    pub fn items(&self) -> &[Item] {
+        &self.items
+    }
+
+    /// The item `key`, if this cluster has one (a cluster runs only its own helloworld
+    /// versions, and has a remote secret for each peer only).
+    pub fn item(&self, key: &ItemKey) -> Option<&Item> {
+        self.items.iter().find(|item| item.key() == key)
+    }
 }
 
 /// Everything rendering needs, resolved by the caller (the edge decides where the
@@ -125,62 +138,29 @@ fn render_cluster(
             "run `cargo xtask certs` for this topology",
         )
     })?;
-    let mut files = Files::default();
-
-    files.add(
-        "00-kind.yaml",
-        "kind cluster config: `kind create cluster --config <this file>`",
-        &kind::cluster_config(cluster, row),
-        false,
-    );
-    files.add(
-        "10-metallb-pool.yaml",
-        "MetalLB: this cluster's slice of the kind docker network",
-        &metallb::address_pool(range),
-        false,
-    );
-    files.add(
-        "11-metallb-l2advertisement.yaml",
-        "MetalLB: answer ARP for the pool",
-        &metallb::l2_advertisement(),
-        false,
-    );
-    files.add(
-        "20-istio-system-namespace.yaml",
-        "istio-system, labelled with this cluster's network",
-        &namespaces::istio_system(&cluster.network),
-        false,
-    );
-    files.add(
-        "21-cacerts-secret.yaml",
-        "istiod's plug-in CA: this cluster's intermediate under the shared root",
-        &cacerts_secret(cacerts),
-        true,
-    );
-    files.add(
-        "30-base-values.yaml",
-        "Helm values: istio/base",
-        &helm_values::base(),
-        false,
-    );
-    files.add(
-        "31-istiod-values.yaml",
-        "Helm values: istio/istiod",
-        &helm_values::istiod(&topology.mesh_id, cluster, row),
-        false,
-    );
-    files.add(
-        "32-eastwest-gateway-values.yaml",
-        "Helm values: istio/gateway as the east-west gateway",
-        &helm_values::eastwest_gateway(cluster, facts),
-        false,
-    );
-    files.add(
-        "40-cross-network-gateway.yaml",
-        "Istio Gateway: expose this network's services to peers on 15443",
-        &istio_gateway::cross_network_gateway(),
-        false,
-    );
+    let mut items = vec![
+        Item::new(ItemKey::KindConfig, kind::cluster_config(cluster, row)),
+        Item::new(ItemKey::MetallbPool, metallb::address_pool(range)),
+        Item::new(ItemKey::MetallbL2Advertisement, metallb::l2_advertisement()),
+        Item::new(
+            ItemKey::IstioSystemNamespace,
+            namespaces::istio_system(&cluster.network),
+        ),
+        Item::new(ItemKey::Cacerts, cacerts_secret(cacerts)),
+        Item::new(ItemKey::BaseValues, helm_values::base()),
+        Item::new(
+            ItemKey::IstiodValues,
+            helm_values::istiod(&topology.mesh_id, cluster, row),
+        ),
+        Item::new(
+            ItemKey::EastWestGatewayValues,
+            helm_values::eastwest_gateway(cluster, facts),
+        ),
+        Item::new(
+            ItemKey::CrossNetworkGateway,
+            istio_gateway::cross_network_gateway(),
+        ),
+    ];
     for peer in topology.clusters.iter().filter(|p| p.name != cluster.name) {
         let access = inputs.remote_access.get(&peer.name).ok_or_else(|| {
             missing(
@@ -188,27 +168,18 @@ fn render_cluster(
                 "give every cluster's peer-facing address, CA and token",
             )
         })?;
-        files.add(
-            &format!("50-remote-secret-{}.yaml", peer.name),
-            &format!("remote secret: lets istiod here watch {}", peer.name),
-            &remote_secret::remote_secret(&peer.name, access),
-            true,
-        );
+        items.push(Item::new(
+            ItemKey::RemoteSecret(peer.name.clone()),
+            remote_secret::remote_secret(&peer.name, access),
+        ));
     }
-    files.add(
-        "60-sample-namespace.yaml",
-        "samples namespace, sidecar injection on",
-        &namespaces::sample(),
-        false,
-    );
-    files.add(
-        "61-helloworld-service.yaml",
-        "helloworld Service (in every cluster, so the name resolves)",
-        &samples::helloworld_service(),
-        false,
-    );
+    items.push(Item::new(ItemKey::SampleNamespace, namespaces::sample()));
+    items.push(Item::new(
+        ItemKey::HelloworldService,
+        samples::helloworld_service(),
+    ));
     let mut versions: Vec<_> = cluster.helloworld.iter().collect();
-    versions.sort(); // file order, whatever order the topology lists them in
+    versions.sort(); // apply order, whatever order the topology lists them in
     for version in versions {
         let image = samples.helloworld.get(version.as_str()).ok_or_else(|| {
             missing(
@@ -216,56 +187,25 @@ fn render_cluster(
                 "pin one under [samples.helloworld] in versions.toml",
             )
         })?;
-        files.add(
-            &format!("62-helloworld-{version}-deployment.yaml"),
-            &format!("helloworld {version}"),
-            &samples::helloworld_deployment(version, image),
-            false,
-        );
+        items.push(Item::new(
+            ItemKey::HelloworldDeployment(version.clone()),
+            samples::helloworld_deployment(version, image),
+        ));
     }
-    files.add(
-        "63-curl-serviceaccount.yaml",
-        "curl client: ServiceAccount",
-        &samples::curl_service_account(),
-        false,
-    );
-    files.add(
-        "64-curl-service.yaml",
-        "curl client: Service",
-        &samples::curl_service(),
-        false,
-    );
-    files.add(
-        "65-curl-deployment.yaml",
-        "curl client: Deployment",
-        &samples::curl_deployment(&samples.curl),
-        false,
-    );
+    items.extend([
+        Item::new(ItemKey::CurlServiceAccount, samples::curl_service_account()),
+        Item::new(ItemKey::CurlService, samples::curl_service()),
+        Item::new(
+            ItemKey::CurlDeployment,
+            samples::curl_deployment(&samples.curl),
+        ),
+    ]);
 
     Ok(RenderedCluster {
         cluster: cluster.name.clone(),
         metallb_range: range,
-        files: files.0,
+        items,
     })
-}
-
-#[derive(Default)]
-struct Files(Vec<RenderedFile>);
-
-impl Files {
-    fn add(&mut self, name: &str, what: &str, value: &impl Serialize, secret: bool) {
-        self.0.push(RenderedFile {
-            name: name.to_owned(),
-            contents: to_yaml(what, value),
-            secret,
-        });
-    }
-}
-
-/// YAML with a one-line comment saying what the file is.
-fn to_yaml(what: &str, value: &impl Serialize) -> String {
-    let body = crate::yaml::to_string(value).expect("rendered values are plain data");
-    format!("# {what}\n{body}")
 }
 
 /// Stand-in CA files for rendering before `cargo xtask certs` has run: valid PEM framing,

@@ -6,13 +6,7 @@ use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::config::NetworkName;
-
-/// Where istiod, the east-west gateway, `cacerts` and remote secrets live.
-pub const ISTIO_SYSTEM: &str = "istio-system";
-/// Where the helloworld and curl samples run.
-pub const SAMPLE: &str = "sample";
-/// The label naming an endpoint's network (reference: istio-multicluster.md §1.5).
-pub const NETWORK_LABEL: &str = "topology.istio.io/network";
+use crate::names::{INJECTION_LABEL, ISTIO_SYSTEM, NETWORK_LABEL, SAMPLE_NAMESPACE};
 
 fn namespace(name: &str, labels: [(&str, &str); 1]) -> Namespace {
     Namespace {
@@ -40,5 +34,5 @@ pub fn istio_system(network: &NetworkName) -> Namespace {
 /// The samples' namespace, with sidecar injection on: cross-network endpoints without
 /// mTLS are dropped (reference: pitfalls.md "Target pods not injected").
 pub fn sample() -> Namespace {
-    namespace(SAMPLE, [("istio-injection", "enabled")])
+    namespace(SAMPLE_NAMESPACE, [(INJECTION_LABEL, "enabled")])
 }

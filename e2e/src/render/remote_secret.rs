@@ -13,13 +13,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Deserialize, Serialize};
 use url::{Host, Url};
 
-use super::namespaces::ISTIO_SYSTEM;
 use crate::config::ClusterName;
-
-/// The label istiod's secret informer selects on (`istio/multiCluster=true`).
-pub const MULTICLUSTER_LABEL: &str = "istio/multiCluster";
-/// Written by istioctl for people; istiod reads the data key instead.
-pub const CLUSTER_ANNOTATION: &str = "networking.istio.io/cluster";
+use crate::names::{self, CLUSTER_ANNOTATION, ISTIO_SYSTEM, MULTICLUSTER_LABEL};
 
 /// A Kubernetes API server address another cluster's istiod can reach: `https://` and not
 /// loopback, since `127.0.0.1` from kind's default kubeconfig leaves the remote cluster
@@ -241,7 +236,7 @@ pub fn remote_secret(cluster: &ClusterName, access: &RemoteAccess) -> Secret {
         .expect("a kubeconfig of strings always serializes");
     Secret {
         metadata: ObjectMeta {
-            name: Some(format!("istio-remote-secret-{cluster}")),
+            name: Some(names::remote_secret_name(cluster)),
             namespace: Some(ISTIO_SYSTEM.into()),
             labels: Some(BTreeMap::from([(
                 MULTICLUSTER_LABEL.to_owned(),

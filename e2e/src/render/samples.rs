@@ -13,12 +13,9 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::namespaces::SAMPLE;
 use crate::config::AppVersion;
+use crate::names::{CURL, CURL_PORT, HELLOWORLD, HELLOWORLD_PORT, SAMPLE_NAMESPACE};
 use crate::pins::ImageRef;
-
-/// helloworld's HTTP port (`GET /hello`).
-pub const HELLOWORLD_PORT: i32 = 5000;
 
 fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
@@ -30,20 +27,21 @@ fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 fn meta(name: &str, labels: BTreeMap<String, String>) -> ObjectMeta {
     ObjectMeta {
         name: Some(name.into()),
-        namespace: Some(SAMPLE.into()),
+        namespace: Some(SAMPLE_NAMESPACE.into()),
         labels: Some(labels),
         ..ObjectMeta::default()
     }
 }
 
-fn service(name: &str, port: i32, target: i32) -> Service {
+/// A Service named like its pods' `app` label, forwarding `port` to the same port.
+fn service(name: &str, port: u16) -> Service {
     Service {
         metadata: meta(name, labels(&[("app", name), ("service", name)])),
         spec: Some(ServiceSpec {
             ports: Some(vec![ServicePort {
                 name: Some("http".into()),
-                port,
-                target_port: Some(IntOrString::Int(target)),
+                port: port.into(),
+                target_port: Some(IntOrString::Int(port.into())),
                 ..ServicePort::default()
             }]),
             selector: Some(labels(&[("app", name)])),
@@ -57,22 +55,22 @@ fn service(name: &str, port: i32, target: i32) -> Service {
 /// name through its own cluster's DNS, and Istio never copies Services between clusters
 /// (reference: istio-multicluster.md §10.1, pitfalls.md §9).
 pub fn helloworld_service() -> Service {
-    service("helloworld", HELLOWORLD_PORT, HELLOWORLD_PORT)
+    service(HELLOWORLD, HELLOWORLD_PORT)
 }
 
 /// `helloworld-<version>`, answering `Hello version: <version>`.
 pub fn helloworld_deployment(version: &AppVersion, image: &ImageRef) -> Deployment {
-    let pod_labels = labels(&[("app", "helloworld"), ("version", version.as_str())]);
+    let pod_labels = labels(&[("app", HELLOWORLD), ("version", version.as_str())]);
     one_replica(
-        &format!("helloworld-{version}"),
+        &format!("{HELLOWORLD}-{version}"),
         pod_labels,
         PodSpec {
             containers: vec![Container {
-                name: "helloworld".into(),
+                name: HELLOWORLD.into(),
                 image: Some(image.to_string()),
                 image_pull_policy: Some("IfNotPresent".into()),
                 ports: Some(vec![ContainerPort {
-                    container_port: HELLOWORLD_PORT,
+                    container_port: HELLOWORLD_PORT.into(),
                     ..ContainerPort::default()
                 }]),
                 resources: Some(ResourceRequirements {
@@ -115,8 +113,8 @@ fn one_replica(name: &str, pod_labels: BTreeMap<String, String>, pod: PodSpec) -
 pub fn curl_service_account() -> ServiceAccount {
     ServiceAccount {
         metadata: ObjectMeta {
-            name: Some("curl".into()),
-            namespace: Some(SAMPLE.into()),
+            name: Some(CURL.into()),
+            namespace: Some(SAMPLE_NAMESPACE.into()),
             ..ObjectMeta::default()
         },
         ..ServiceAccount::default()
@@ -124,19 +122,19 @@ pub fn curl_service_account() -> ServiceAccount {
 }
 
 pub fn curl_service() -> Service {
-    service("curl", 80, 80)
+    service(CURL, CURL_PORT)
 }
 
 /// The client the live suite execs `curl` in; it sleeps otherwise.
 pub fn curl_deployment(image: &ImageRef) -> Deployment {
     one_replica(
-        "curl",
-        labels(&[("app", "curl")]),
+        CURL,
+        labels(&[("app", CURL)]),
         PodSpec {
             termination_grace_period_seconds: Some(0),
-            service_account_name: Some("curl".into()),
+            service_account_name: Some(CURL.into()),
             containers: vec![Container {
-                name: "curl".into(),
+                name: CURL.into(),
                 image: Some(image.to_string()),
                 image_pull_policy: Some("IfNotPresent".into()),
                 command: Some(vec!["/bin/sleep".into(), "infinity".into()]),

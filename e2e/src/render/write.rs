@@ -56,11 +56,16 @@ pub fn write_rendered(out: &Path, clusters: &[RenderedCluster]) -> Result<(), Wr
         FILE_MODE,
     )?;
     for cluster in clusters {
-        let dir = staged.path().join(cluster.cluster.as_str());
+        let dir = staged.path().join(cluster.cluster().as_str());
         fsx::create_dir(&dir, DIR_MODE)?;
-        for file in &cluster.files {
-            let mode = if file.secret { SECRET_MODE } else { FILE_MODE };
-            fsx::write_atomic(&dir.join(&file.name), file.contents.as_bytes(), mode)?;
+        for item in cluster.items() {
+            let key = item.key();
+            let mode = if key.is_secret() {
+                SECRET_MODE
+            } else {
+                FILE_MODE
+            };
+            fsx::write_atomic(&dir.join(key.file_name()), item.to_yaml().as_bytes(), mode)?;
         }
     }
     Ok(staged.commit(out)?)
