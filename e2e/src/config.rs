@@ -114,6 +114,15 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
+    /// The topology (or its file) is the user's to fix.
+    pub fn kind(&self) -> crate::error::ErrorKind {
+        match self {
+            ConfigError::Read { .. } | ConfigError::Parse { .. } | ConfigError::Invalid { .. } => {
+                crate::error::ErrorKind::BadInput
+            }
+        }
+    }
+
     fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         ConfigError::Invalid {
             field: field.into(),
@@ -131,6 +140,14 @@ struct TopologyFile {
 }
 
 impl Topology {
+    /// The topology a run asked for (`--config`), or the built-in default.
+    pub fn load_or_default(path: Option<&Path>) -> Result<Self, ConfigError> {
+        match path {
+            Some(path) => Self::load(path),
+            None => Ok(Self::default()),
+        }
+    }
+
     /// Loads a topology file; what it does not set comes from the default.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -329,6 +346,28 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["cluster1", "cluster2"]
         );
+    }
+
+    #[test]
+    fn load_or_default_reads_the_file_only_when_given_one() {
+        assert_eq!(
+            Topology::load_or_default(None).unwrap(),
+            Topology::default()
+        );
+        let three = crate::dirs::workspace_root().join("fixtures/topology/three-clusters.toml");
+        let loaded = Topology::load_or_default(Some(&three)).unwrap();
+        assert_eq!(
+            loaded
+                .cluster_names()
+                .map(ClusterName::as_str)
+                .collect::<Vec<_>>(),
+            ["cluster1", "cluster2", "cluster3"]
+        );
+        let missing = Path::new("/no/such/topology.toml");
+        assert!(matches!(
+            Topology::load_or_default(Some(missing)),
+            Err(ConfigError::Read { path, .. }) if path == missing
+        ));
     }
 
     #[test]

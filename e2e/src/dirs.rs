@@ -62,9 +62,8 @@ fn cache_dir_from(
     if let Some(xdg) = nonempty(xdg) {
         return Ok(xdg.join(PROJECT));
     }
-    let home = nonempty(home).ok_or_else(|| {
-        format!("cannot find a cache directory: HOME is not set; pass --cache-dir or set {CACHE_DIR_ENV}")
-    })?;
+    let home = nonempty(home)
+        .ok_or_else(|| "cannot find a cache directory: HOME is not set".to_owned())?;
     Ok(if macos {
         home.join("Library/Caches").join(PROJECT)
     } else {
@@ -98,7 +97,7 @@ mod tests {
         assert!(
             cache_dir_from(None, None, None, false)
                 .unwrap_err()
-                .contains("--cache-dir")
+                .contains("HOME is not set")
         );
     }
 

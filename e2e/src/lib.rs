@@ -5,8 +5,10 @@
 //! a provider or a client that tests can replace.
 
 pub mod certs;
+pub mod cluster;
 pub mod config;
 pub mod dirs;
+pub mod error;
 pub mod fsx;
 pub mod names;
 pub mod net;
@@ -15,3 +17,5 @@ pub mod render;
 pub mod tools;
 mod validated;
 pub mod yaml;
+
+pub use error::{Error, ErrorKind};

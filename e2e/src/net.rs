@@ -11,6 +11,7 @@ use ipnet::Ipv4Net;
 use serde_json::Value;
 
 use crate::config::ClusterName;
+use crate::error::ErrorKind;
 
 /// What the clusters' MetalLB pools are carved from: the network's IPv4 subnet and the
 /// address docker took for the bridge.
@@ -38,7 +39,7 @@ pub enum NetError {
     #[error("`docker network inspect kind` output is not JSON: {0}")]
     NotJson(String),
     #[error(
-        "`docker network inspect kind` listed no network; kind creates the `kind` network with its first cluster, so create the clusters first (or pass --docker-subnet to render without Docker)"
+        "`docker network inspect kind` listed no network; kind creates the `kind` network with its first cluster, so create the clusters first"
     )]
     NoNetwork,
     #[error(
@@ -59,6 +60,21 @@ pub enum NetError {
         capacity: usize,
         asked: usize,
     },
+}
+
+impl NetError {
+    /// What docker printed is docker's problem; a network that cannot hold the topology,
+    /// or that does not exist yet, is the user's to change.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            NetError::NotJson(_) | NetError::UnknownShape | NetError::BadAddress { .. } => {
+                ErrorKind::Failed
+            }
+            NetError::NoNetwork
+            | NetError::NoIpv4Subnet { .. }
+            | NetError::SubnetTooSmall { .. } => ErrorKind::BadInput,
+        }
+    }
 }
 
 /// Takes the IPv4 subnet of the network from `docker network inspect kind` output,
@@ -288,7 +304,11 @@ mod tests {
     fn no_network_says_to_create_the_clusters_first() {
         let err = parse_network_inspect(&fixture("docker-no-network.json")).unwrap_err();
         assert_eq!(err, NetError::NoNetwork);
-        assert!(err.to_string().contains("--docker-subnet"), "{err}");
+        assert!(
+            err.to_string().contains("create the clusters first"),
+            "{err}"
+        );
+        assert_eq!(err.kind(), ErrorKind::BadInput);
     }
 
     #[test]

@@ -3,10 +3,11 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::Context;
 use clap::{Args, ValueEnum};
 use e2e::certs::{self, EnsureOptions, KeyType, Outcome};
 use e2e::config::{ClusterName, Topology};
+
+use crate::error::{CliError, Doing};
 
 #[derive(Args)]
 pub struct CertsArgs {
@@ -42,11 +43,8 @@ impl From<KeyTypeArg> for KeyType {
     }
 }
 
-pub fn run(args: CertsArgs) -> anyhow::Result<()> {
-    let topology = match &args.config {
-        Some(path) => Topology::load(path)?,
-        None => Topology::default(),
-    };
+pub fn run(args: CertsArgs) -> Result<(), CliError> {
+    let topology = Topology::load_or_default(args.config.as_deref())?;
     let clusters: Vec<ClusterName> = topology.cluster_names().cloned().collect();
     let out = args
         .out
@@ -64,7 +62,7 @@ pub fn run(args: CertsArgs) -> anyhow::Result<()> {
     }
     let started = Instant::now();
     let report = certs::ensure(&out, &clusters, options)
-        .with_context(|| format!("cannot make the mesh's certificates in {}", out.display()))?;
+        .doing(|| format!("cannot make the mesh's certificates in {}", out.display()))?;
     let verb = |o: Outcome| match o {
         Outcome::Created => "created",
         Outcome::Reused => "reused",

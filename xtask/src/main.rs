@@ -1,9 +1,10 @@
 //! `cargo xtask`: the command line of the framework.
 //!
-//! This crate parses arguments, shows progress and maps failures to exit codes; every
-//! decision lives in the `e2e` library.
+//! This crate parses arguments, prints results and maps failures to exit codes and hints
+//! (`error.rs`); every decision lives in the `e2e` library.
 
 mod certs;
+mod error;
 mod matrix;
 mod output;
 mod render;
@@ -14,6 +15,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use e2e::pins::IstioVersion;
+
+use crate::error::CliError;
 
 /// Multi-primary, multi-network Istio on kind: set up, test, tear down.
 #[derive(Parser)]
@@ -57,7 +61,7 @@ struct E2eArgs {
     reuse: bool,
     /// Istio version (a row of versions.toml); default: its `default`.
     #[arg(long, value_name = "VER")]
-    istio: Option<String>,
+    istio: Option<IstioVersion>,
     /// Run a patched istiod image, e.g. localhost/pilot:dev.
     #[arg(long, value_name = "REF")]
     istiod_image: Option<String>,
@@ -69,7 +73,7 @@ struct UpArgs {
     #[arg(long)]
     dry_run: bool,
     #[arg(long, value_name = "VER")]
-    istio: Option<String>,
+    istio: Option<IstioVersion>,
     #[arg(long, value_name = "REF")]
     istiod_image: Option<String>,
     /// An Istio source checkout to take charts from.
@@ -93,10 +97,10 @@ fn main() -> ExitCode {
         Command::Certs(args) => certs::run(args),
         Command::Render(args) => render::run(args),
         Command::Matrix => matrix::run(),
-        Command::Up(_) => Err(output::not_built("up")),
-        Command::Status => Err(output::not_built("status")),
-        Command::Diag(_) => Err(output::not_built("diag")),
-        Command::Down => Err(output::not_built("down")),
+        Command::Up(_) => Err(CliError::NotBuilt("up")),
+        Command::Status => Err(CliError::NotBuilt("status")),
+        Command::Diag(_) => Err(CliError::NotBuilt("diag")),
+        Command::Down => Err(CliError::NotBuilt("down")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -105,7 +109,7 @@ fn main() -> ExitCode {
 }
 
 /// The live path needs Docker; say so at once rather than failing half-way.
-fn e2e_cmd() -> anyhow::Result<()> {
-    output::require_docker()?;
-    Err(output::not_built("e2e"))
+fn e2e_cmd() -> Result<(), CliError> {
+    e2e::cluster::docker::check_engine()?;
+    Err(CliError::NotBuilt("e2e"))
 }

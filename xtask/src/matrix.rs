@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-pub fn run() -> anyhow::Result<()> {
+pub fn run() -> Result<(), crate::error::CliError> {
     let pins = e2e::pins::Pins::load(&e2e::dirs::pins_file())?;
     println!("{}", matrix_json(&pins));
     Ok(())

@@ -9,9 +9,9 @@ use e2e::config::{ClusterName, Topology};
 use e2e::net::DockerNetwork;
 use e2e::pins::{IstioVersion, Pins};
 use e2e::render::remote_secret::RemoteAccess;
-use e2e::render::{MeshInputs, WriteError, placeholder_cacerts, render_mesh, write_rendered};
+use e2e::render::{MeshInputs, placeholder_cacerts, render_mesh, write_rendered};
 
-use crate::output::usage;
+use crate::error::{CliError, Doing};
 
 /// kind's usual network when docker picks it (reference: istio-multicluster.md §5).
 const DEFAULT_DOCKER_SUBNET: &str = "172.18.0.0/16";
@@ -23,7 +23,7 @@ pub struct RenderArgs {
     out: Option<PathBuf>,
     /// Istio version (a row of versions.toml); default: its `default`.
     #[arg(long, value_name = "VER")]
-    istio: Option<String>,
+    istio: Option<IstioVersion>,
     /// Topology file; default: the built-in two-cluster topology.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -32,23 +32,16 @@ pub struct RenderArgs {
     docker_subnet: Option<String>,
 }
 
-pub fn run(args: RenderArgs) -> anyhow::Result<()> {
+pub fn run(args: RenderArgs) -> Result<(), CliError> {
     let pins = Pins::load(&e2e::dirs::pins_file())?;
-    let version = match &args.istio {
-        Some(v) => v.parse::<IstioVersion>().map_err(usage)?,
-        None => pins.default_row().version.clone(),
-    };
-    let row = pins.row(&version)?;
-    let topology = match &args.config {
-        Some(path) => Topology::load(path)?,
-        None => Topology::default(),
-    };
+    let row = pins.select(args.istio.as_ref())?;
+    let topology = Topology::load_or_default(args.config.as_deref())?;
     let subnet_text = args
         .docker_subnet
         .as_deref()
         .unwrap_or(DEFAULT_DOCKER_SUBNET);
     let subnet = subnet_text.parse().map_err(|_| {
-        usage(format!(
+        CliError::Usage(format!(
             "--docker-subnet `{subnet_text}` is not an IPv4 CIDR such as 172.18.0.0/16 (see `docker network inspect kind`)"
         ))
     })?;
@@ -84,19 +77,11 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
         network: DockerNetwork::from_subnet(subnet),
         cacerts: &cacerts,
         remote_access: &remote_access,
-    })
-    .map_err(|e| match e {
-        e2e::render::RenderError::Topology(config) => anyhow::Error::new(config),
-        other => usage(other.to_string()),
     })?;
 
     let out = args.out.clone().unwrap_or_else(|| state.join("rendered"));
-    write_rendered(&out, &rendered).map_err(|e| match e {
-        // A wrong --out is bad input (exit 2); a failing disk is not.
-        WriteError::NotOurs(_) | WriteError::NotADirectory(_) => usage(e.to_string()),
-        io => anyhow::Error::new(io)
-            .context(format!("writing the rendered files to {}", out.display())),
-    })?;
+    write_rendered(&out, &rendered)
+        .doing(|| format!("cannot write the rendered files to {}", out.display()))?;
 
     let files: usize = rendered.iter().map(|c| c.items().len()).sum();
     println!(
@@ -162,7 +147,11 @@ mod tests {
 
         std::fs::remove_file(certs.path().join("cluster1/cert-chain.pem")).unwrap();
         let err = load_cluster_ca(certs.path(), &cluster).unwrap_err();
-        assert!(err.is_bad_input(), "a half-deleted set is bad input: {err}");
+        assert_eq!(
+            err.kind(),
+            e2e::ErrorKind::BadInput,
+            "a half-deleted set is bad input: {err}"
+        );
         assert!(err.to_string().contains("cert-chain.pem"), "{err}");
     }
 }

@@ -2,8 +2,9 @@
 
 use std::process::Command;
 
-use anyhow::Context;
 use clap::Args;
+
+use crate::error::CliError;
 
 #[derive(Args)]
 pub struct TestArgs {
@@ -15,10 +16,10 @@ pub struct TestArgs {
     nextest_args: Vec<String>,
 }
 
-pub fn run(args: TestArgs) -> anyhow::Result<()> {
+pub fn run(args: TestArgs) -> Result<(), CliError> {
     if args.profile == "live" {
-        return Err(crate::output::usage(
-            "the live profile needs a running mesh; it is run by `cargo xtask e2e`",
+        return Err(CliError::Usage(
+            "the live profile needs a running mesh; it is run by `cargo xtask e2e`".into(),
         ));
     }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -29,19 +30,20 @@ pub fn run(args: TestArgs) -> anyhow::Result<()> {
         .status()
         .is_ok_and(|s| s.success());
     if !has_nextest {
-        anyhow::bail!(
-            "cargo-nextest is not installed; install it with: cargo install --locked cargo-nextest"
-        );
+        return Err(CliError::NextestMissing);
     }
     let status = Command::new(&cargo)
         .current_dir(e2e::dirs::workspace_root())
         .args(["nextest", "run", "--workspace", "--profile", &args.profile])
         .args(&args.nextest_args)
         .status()
-        .context("cannot start cargo nextest")?;
+        .map_err(|source| CliError::Io {
+            what: "start cargo nextest",
+            source,
+        })?;
     if status.success() {
         Ok(())
     } else {
-        anyhow::bail!("the offline suite failed ({status})")
+        Err(CliError::SuiteFailed(status))
     }
 }

@@ -3,16 +3,17 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use e2e::pins::{Pins, Platform};
+use e2e::dirs::CACHE_DIR_ENV;
+use e2e::pins::{IstioVersion, Pins, Platform};
 use e2e::tools::{FetchOptions, Mirror, Toolbox};
 
-use crate::output::usage;
+use crate::error::CliError;
 
 #[derive(Args)]
 pub struct ToolsArgs {
     /// Istio version (a row of versions.toml); default: its `default`.
     #[arg(long, value_name = "VER")]
-    istio: Option<String>,
+    istio: Option<IstioVersion>,
     /// Fetch what every matrix row needs.
     #[arg(long, conflicts_with = "istio")]
     all: bool,
@@ -30,13 +31,15 @@ pub struct ToolsArgs {
     cache_dir: Option<PathBuf>,
 }
 
-pub fn run(args: ToolsArgs) -> anyhow::Result<()> {
+pub fn run(args: ToolsArgs) -> Result<(), CliError> {
     let pins_file = e2e::dirs::pins_file();
     let pins = Pins::load(&pins_file)?;
-    let platform = Platform::current().map_err(usage)?;
+    let platform = Platform::current().map_err(CliError::Usage)?;
     let cache_dir = match args.cache_dir {
         Some(dir) => dir,
-        None => e2e::dirs::default_cache_dir().map_err(usage)?,
+        None => e2e::dirs::default_cache_dir().map_err(|e| {
+            CliError::Usage(format!("{e}; pass --cache-dir or set {CACHE_DIR_ENV}"))
+        })?,
     };
     let mut opts = FetchOptions::new(cache_dir, pins_file, platform);
     opts.locked = args.locked;
@@ -46,14 +49,15 @@ pub fn run(args: ToolsArgs) -> anyhow::Result<()> {
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()?;
+        .build()
+        .map_err(|source| CliError::Io {
+            what: "start the async runtime",
+            source,
+        })?;
     let toolboxes = if args.all {
         runtime.block_on(e2e::tools::ensure_all(&opts, &pins))?
     } else {
-        let row = match &args.istio {
-            Some(v) => pins.row(&v.parse().map_err(usage)?)?,
-            None => pins.default_row(),
-        };
+        let row = pins.select(args.istio.as_ref())?;
         vec![(
             row.version.clone(),
             runtime.block_on(e2e::tools::ensure(&opts, &pins, row))?,

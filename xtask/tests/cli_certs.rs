@@ -185,6 +185,9 @@ fn bad_input_exits_2_naming_the_problem() {
         err.contains(&certs.join("root-key.pem").display().to_string()),
         "{err}"
     );
-    assert!(err.contains("--force"), "{err}");
+    assert!(
+        err.contains("\nhint: `cargo xtask certs --force` regenerates"),
+        "{err}"
+    );
     assert_no_key_material(&(out + &err), &certs);
 }

@@ -58,6 +58,10 @@ fn offline_with_an_empty_cache_lists_every_missing_artifact() {
             "`{expected}` missing from: {stderr}"
         );
     }
+    assert!(
+        stderr.contains("\nhint: run once without --offline (or with --mirror URL)"),
+        "says how to fill the cache: {stderr}"
+    );
 }
 
 /// Lays out a cache as `tools` leaves it (`<tool>/<version>/<sha256>/...`, see

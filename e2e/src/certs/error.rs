@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::error::ErrorKind;
+
 /// What the user can do about a CA file that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fix {
@@ -17,13 +19,13 @@ impl fmt::Display for Fix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Fix::Root => f.write_str(
-                "fix: restore the matching root-cert.pem and root-key.pem, or regenerate everything with \
-                 `cargo xtask certs --force` (clusters already running then need the new cacerts Secret and an istiod restart)",
+                "fix: restore the matching root-cert.pem and root-key.pem, or regenerate everything \
+                 (clusters already running then need the new cacerts Secret and an istiod restart)",
             ),
             Fix::Cluster(dir) => write!(
                 f,
                 "fix: delete {} to have this cluster's intermediate issued again from the root, \
-                 or regenerate everything with `cargo xtask certs --force`",
+                 or regenerate everything",
                 dir.display()
             ),
         }
@@ -48,7 +50,7 @@ pub enum CertsError {
         detail: String,
         fix: Fix,
     },
-    #[error("{} does not exist: the certificates have not been made yet; fix: run `cargo xtask certs` (with the same --out and --config)", path.display())]
+    #[error("{} does not exist: the certificates have not been made yet", path.display())]
     NotGenerated { path: PathBuf },
     #[error("{} is missing but {} exists (a half-written or half-deleted set); {fix}", path.display(), present.display())]
     Missing {
@@ -108,10 +110,37 @@ impl From<crate::fsx::FsError> for CertsError {
 }
 
 impl CertsError {
-    /// True when the files on disk are the problem (exit code 2), false when the machine
-    /// failed us (I/O, the crypto library).
-    pub fn is_bad_input(&self) -> bool {
-        !matches!(self, CertsError::Io { .. } | CertsError::Generate { .. })
+    /// The files on disk are the user's to fix; I/O and the crypto library failing are not.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            CertsError::Io { .. } | CertsError::Generate { .. } => ErrorKind::Failed,
+            CertsError::Garbled { .. }
+            | CertsError::NotGenerated { .. }
+            | CertsError::Missing { .. }
+            | CertsError::KeyMismatch { .. }
+            | CertsError::NotSignedByRoot { .. }
+            | CertsError::Expired { .. }
+            | CertsError::NotYetValid { .. }
+            | CertsError::NotCa { .. }
+            | CertsError::CopyMismatch { .. } => ErrorKind::BadInput,
+        }
+    }
+
+    /// What the user can do about the files, when the files are the problem.
+    pub fn fix(&self) -> Option<&Fix> {
+        match self {
+            CertsError::Garbled { fix, .. }
+            | CertsError::Missing { fix, .. }
+            | CertsError::KeyMismatch { fix, .. }
+            | CertsError::NotSignedByRoot { fix, .. }
+            | CertsError::Expired { fix, .. }
+            | CertsError::NotYetValid { fix, .. }
+            | CertsError::NotCa { fix, .. }
+            | CertsError::CopyMismatch { fix, .. } => Some(fix),
+            CertsError::Io { .. }
+            | CertsError::Generate { .. }
+            | CertsError::NotGenerated { .. } => None,
+        }
     }
 
     pub(crate) fn io(

@@ -4,6 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::{FILE_NAME, IstioVersion};
+use crate::error::ErrorKind;
 
 /// An Istio version with no row in the pins file.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -14,6 +15,12 @@ use super::{FILE_NAME, IstioVersion};
 pub struct UnknownIstioVersion {
     pub asked: IstioVersion,
     pub known: Vec<IstioVersion>,
+}
+
+impl UnknownIstioVersion {
+    pub fn kind(&self) -> ErrorKind {
+        ErrorKind::BadInput
+    }
 }
 
 pub(super) fn display_list<T: fmt::Display>(items: &[T]) -> String {
@@ -45,6 +52,13 @@ pub enum PinsError {
 }
 
 impl PinsError {
+    /// Both are the user's: the pins file is theirs to fix or to put back.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            PinsError::Read { .. } | PinsError::Invalid { .. } => ErrorKind::BadInput,
+        }
+    }
+
     pub(super) fn at(path: &Path, text: &str, offset: usize, message: String) -> Self {
         let offset = offset.min(text.len());
         let before = &text[..offset];

@@ -99,6 +99,16 @@ pub enum RenderError {
     },
 }
 
+impl RenderError {
+    pub fn kind(&self) -> crate::error::ErrorKind {
+        match self {
+            RenderError::Topology(e) => e.kind(),
+            RenderError::Network(e) => e.kind(),
+            RenderError::MissingInput { .. } => crate::error::ErrorKind::BadInput,
+        }
+    }
+}
+
 /// Renders every cluster's files. Same inputs, same bytes.
 pub fn render_mesh(inputs: &MeshInputs<'_>) -> Result<Vec<RenderedCluster>, RenderError> {
     let topology = inputs.topology;

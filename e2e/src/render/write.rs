@@ -7,6 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::RenderedCluster;
+use crate::error::ErrorKind;
 use crate::fsx::{self, FsError, StagedDir};
 
 /// Marks a directory as ours: only such a directory is ever replaced.
@@ -20,14 +21,24 @@ const SECRET_MODE: u32 = 0o600;
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     #[error(
-        "{} exists, is not empty and was not written by `cargo xtask render`; refusing to replace it: pass an empty or new --out directory",
+        "{} exists, is not empty and was not written by `cargo xtask render`; refusing to replace it",
         .0.display()
     )]
     NotOurs(PathBuf),
-    #[error("{} is not a directory; pass a directory as --out", .0.display())]
+    #[error("{} is not a directory", .0.display())]
     NotADirectory(PathBuf),
     #[error(transparent)]
     Fs(#[from] FsError),
+}
+
+impl WriteError {
+    /// A wrong output directory is the user's to change; a failing disk is not.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            WriteError::NotOurs(_) | WriteError::NotADirectory(_) => ErrorKind::BadInput,
+            WriteError::Fs(_) => ErrorKind::Failed,
+        }
+    }
 }
 
 /// Writes `<out>/<cluster>/<file>` for every cluster, replacing an earlier render.

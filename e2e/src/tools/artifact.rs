@@ -554,7 +554,7 @@ mod tests {
         ] {
             let err = Mirror::parse(bad).unwrap_err();
             assert!(
-                err.is_bad_input() && err.to_string().contains(why),
+                err.kind() == crate::error::ErrorKind::BadInput && err.to_string().contains(why),
                 "{bad}: {err}"
             );
         }

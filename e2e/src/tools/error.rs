@@ -1,26 +1,27 @@
-//! Why fetching the tools failed, each with what to do about it.
+//! Why fetching the tools failed.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::error::ErrorKind;
 use crate::pins::Sha256;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ToolsError {
-    #[error("--mirror {url}: {reason}")]
+    #[error("mirror {url} cannot be used: {reason}")]
     BadMirror { url: String, reason: String },
 
     #[error("{message}")]
     BadPins { message: String },
 
     #[error(
-        "--locked: {} records no sha256 for {}. Run `cargo xtask tools` without --locked once to take it from the upstream checksum file, then commit {}",
-        crate::pins::FILE_NAME, .artifacts.join(", "), crate::pins::FILE_NAME
+        "{} records no sha256 for {}, and a locked run takes none from upstream",
+        crate::pins::FILE_NAME, .artifacts.join(", ")
     )]
     Unrecorded { artifacts: Vec<String> },
 
     #[error(
-        "--offline: not in the cache {}: {}. Run once without --offline (or with --mirror URL) to fetch them",
+        "not in the cache {}, and an offline run downloads nothing: {}",
         cache_dir.display(), missing.join("; ")
     )]
     Offline {
@@ -29,7 +30,7 @@ pub enum ToolsError {
     },
 
     #[error(
-        "{artifact}: {url} answered 404 Not Found. Check the version in {} (is it published for this platform?) or the layout of your --mirror",
+        "{artifact}: {url} answered 404 Not Found; is the version in {} published for this platform?",
         crate::pins::FILE_NAME
     )]
     NotFound { artifact: String, url: String },
@@ -42,9 +43,7 @@ pub enum ToolsError {
         attempts: u32,
     },
 
-    #[error(
-        "{artifact}: cannot reach {url} ({attempts} attempts). Check your network or proxy, or fetch from a mirror with --mirror URL, or use only the cache with --offline"
-    )]
+    #[error("{artifact}: cannot reach {url} ({attempts} attempts)")]
     Unreachable {
         artifact: String,
         url: String,
@@ -53,7 +52,7 @@ pub enum ToolsError {
         source: reqwest::Error,
     },
 
-    #[error("{artifact}: {url} sent nothing for {}s ({attempts} attempts); the server stalled. Try again later or use --mirror URL", stall.as_secs_f32())]
+    #[error("{artifact}: {url} sent nothing for {}s ({attempts} attempts); the server stalled", stall.as_secs_f32())]
     Stalled {
         artifact: String,
         url: String,
@@ -61,9 +60,7 @@ pub enum ToolsError {
         stall: Duration,
     },
 
-    #[error(
-        "{artifact}: the download from {url} broke off ({attempts} attempts); try again, or use --mirror URL"
-    )]
+    #[error("{artifact}: the download from {url} broke off ({attempts} attempts)")]
     Interrupted {
         artifact: String,
         url: String,
@@ -138,14 +135,28 @@ impl From<crate::fsx::FsError> for ToolsError {
 }
 
 impl ToolsError {
-    /// Bad usage or input (exit code 2): the user must change an argument or the pins.
-    pub fn is_bad_input(&self) -> bool {
-        matches!(
-            self,
+    /// The user must change an argument or the pins; everything else is the network, the
+    /// server or the disk.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
             ToolsError::BadMirror { .. }
-                | ToolsError::BadPins { .. }
-                | ToolsError::Unrecorded { .. }
-        )
+            | ToolsError::BadPins { .. }
+            | ToolsError::Unrecorded { .. } => ErrorKind::BadInput,
+            ToolsError::Offline { .. }
+            | ToolsError::NotFound { .. }
+            | ToolsError::Http { .. }
+            | ToolsError::Unreachable { .. }
+            | ToolsError::Stalled { .. }
+            | ToolsError::Interrupted { .. }
+            | ToolsError::ChecksumMismatch { .. }
+            | ToolsError::BadChecksumFile { .. }
+            | ToolsError::UnsafeArchive { .. }
+            | ToolsError::MissingInArchive { .. }
+            | ToolsError::Io { .. }
+            | ToolsError::Task { .. }
+            | ToolsError::HttpClient(_)
+            | ToolsError::RecordChecksum { .. } => ErrorKind::Failed,
+        }
     }
 
     pub(crate) fn io(
