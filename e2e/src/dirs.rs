@@ -31,6 +31,17 @@ pub fn state_dir() -> PathBuf {
     state_dir_from(std::env::var_os(STATE_DIR_ENV).map(PathBuf::from))
 }
 
+/// The CA files: where `cargo xtask certs` writes them unless told otherwise, and where
+/// rendering looks for them.
+pub fn certs_dir() -> PathBuf {
+    state_dir().join("certs")
+}
+
+/// Where `cargo xtask render` writes unless told otherwise.
+pub fn rendered_dir() -> PathBuf {
+    state_dir().join("rendered")
+}
+
 fn state_dir_from(env: Option<PathBuf>) -> PathBuf {
     env.filter(|p| !p.as_os_str().is_empty())
         .unwrap_or_else(|| workspace_root().join("target").join("mesh"))

@@ -24,12 +24,35 @@ pub struct DockerNetwork {
 }
 
 impl DockerNetwork {
+    /// The subnet the `kind` network usually gets: kind creates it without an IPv4 subnet
+    /// (kubernetes-sigs/kind@v0.31.0:pkg/cluster/internal/providers/docker/network.go), so
+    /// docker takes the first free /16 of its default pools 172.17-31.0.0/16, and docker0
+    /// holds 172.17.0.0/16.
+    pub const USUAL_SUBNET: Ipv4Net = Ipv4Net::new_assert(Ipv4Addr::new(172, 18, 0, 0), 16);
+
+    /// The network assumed when it cannot be asked (no Docker, no clusters yet).
+    pub fn assumed() -> Self {
+        Self::from_subnet(Self::USUAL_SUBNET)
+    }
+
     /// A network known only by its subnet (`--docker-subnet`, for use without Docker).
     pub fn from_subnet(subnet: Ipv4Net) -> Self {
         Self {
             subnet: subnet.trunc(),
             gateway: None,
         }
+    }
+}
+
+/// A network known by its subnet, as `docker network inspect kind` shows it.
+impl std::str::FromStr for DockerNetwork {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse().map(Self::from_subnet).map_err(|_| {
+            format!(
+                "`{s}` is not an IPv4 CIDR such as 172.18.0.0/16 (see `docker network inspect kind`)"
+            )
+        })
     }
 }
 
@@ -380,6 +403,22 @@ mod tests {
         let ranges = metallb_ranges_for(&net, &names).unwrap();
         assert_eq!(ranges[0].0.as_str(), "b");
         assert_eq!(ranges[0].1, allocate_metallb_ranges(&net, 1).unwrap()[0]);
+    }
+
+    #[test]
+    fn a_subnet_given_by_hand_is_an_ipv4_cidr() {
+        let net: DockerNetwork = "172.19.3.7/16".parse().unwrap();
+        assert_eq!(
+            net.subnet.to_string(),
+            "172.19.0.0/16",
+            "truncated to the network"
+        );
+        assert_eq!(net.gateway, None);
+        for bad in ["172.19.0.0", "fc00::/64", "172.19.0.0/33", "kind"] {
+            let err = bad.parse::<DockerNetwork>().unwrap_err();
+            assert!(err.contains("is not an IPv4 CIDR"), "{bad}: {err}");
+        }
+        assert_eq!(DockerNetwork::assumed().subnet.to_string(), "172.18.0.0/16");
     }
 
     #[test]

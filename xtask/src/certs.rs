@@ -46,9 +46,7 @@ impl From<KeyTypeArg> for KeyType {
 pub fn run(args: CertsArgs) -> Result<(), CliError> {
     let topology = Topology::load_or_default(args.config.as_deref())?;
     let clusters: Vec<ClusterName> = topology.cluster_names().cloned().collect();
-    let out = args
-        .out
-        .unwrap_or_else(|| e2e::dirs::state_dir().join("certs"));
+    let out = args.out.unwrap_or_else(e2e::dirs::certs_dir);
     let options = EnsureOptions {
         key_type: args.key_type.into(),
         force: args.force,

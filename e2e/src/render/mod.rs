@@ -13,6 +13,7 @@ pub mod kind;
 pub mod metallb;
 pub mod namespaces;
 pub mod remote_secret;
+mod resolve;
 pub mod samples;
 mod write;
 
@@ -21,6 +22,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 pub use item::{HelmValues, Item, ItemBody, ItemKey, Object};
+pub use resolve::{Resolved, Sources, StandIns, placeholder_cacerts, resolve};
 pub use write::{MARKER_FILE, WriteError, write_rendered};
 
 use crate::certs::{ClusterCaPem, cacerts_secret};
@@ -28,7 +30,7 @@ use crate::config::{ClusterConfig, ClusterName, ConfigError, Topology};
 use crate::net::{DockerNetwork, Ipv4Range, NetError, metallb_ranges_for};
 use crate::pins::{IstioRow, SamplePins};
 use facts::VersionFacts;
-use remote_secret::{PLACEHOLDER, RemoteAccess};
+use remote_secret::RemoteAccess;
 
 /// The metadata of the custom resources we render (MetalLB, Istio): a name in a namespace,
 /// nothing else, so a typo in a field the renderers add fails deserialization.
@@ -69,8 +71,7 @@ impl RenderedCluster {
     }
 }
 
-/// Everything rendering needs, resolved by the caller (the edge decides where the
-/// certificates and API server credentials come from).
+/// Everything rendering needs, by reference: [`resolve`] builds it from what a run knows.
 #[derive(Debug, Clone)]
 pub struct MeshInputs<'a> {
     pub topology: &'a Topology,
@@ -216,22 +217,4 @@ fn render_cluster(
         metallb_range: range,
         items,
     })
-}
-
-/// Stand-in CA files for rendering before `cargo xtask certs` has run: valid PEM framing,
-/// unmistakably not a certificate, so nothing can use them by accident.
-pub fn placeholder_cacerts(cluster: &ClusterName) -> ClusterCaPem {
-    let block = |label: &str, what: &str| {
-        format!(
-            "-----BEGIN {label}-----\n{PLACEHOLDER}-{cluster}-{what}-run-cargo-xtask-certs\n-----END {label}-----\n"
-        )
-    };
-    let ca_cert = block("CERTIFICATE", "intermediate-ca");
-    let root_cert = block("CERTIFICATE", "root-ca");
-    ClusterCaPem {
-        cert_chain: format!("{ca_cert}{root_cert}"),
-        ca_key: block("PRIVATE KEY", "intermediate-ca-key"),
-        ca_cert,
-        root_cert,
-    }
 }

@@ -1,0 +1,111 @@
+//! `cargo xtask render` as a user runs it: what it says it stood in for, where it writes,
+//! its exit codes and hints.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn xtask(args: &[&str], state_dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .env("MESH_STATE_DIR", state_dir)
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn without_certs_or_docker_it_says_what_it_stood_in_for() {
+    let state = tempfile::tempdir().unwrap();
+    let run = xtask(&["render"], state.path());
+    let (out, err) = text(&run);
+    assert!(run.status.success(), "{out}{err}");
+    assert!(
+        err.contains("note: assuming the kind docker network is 172.18.0.0/16"),
+        "{err}"
+    );
+    let certs = state.path().join("certs");
+    assert!(
+        out.contains(&format!(
+            "cacerts: no certificates in {} for cluster1, cluster2",
+            certs.display()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("remote secrets: server, CA and token are PLACEHOLDERs"),
+        "{out}"
+    );
+    let rendered = state.path().join("rendered");
+    assert!(
+        out.contains(&format!("into {}", rendered.display())),
+        "{out}"
+    );
+    assert!(rendered.join("cluster1/21-cacerts-secret.yaml").is_file());
+}
+
+#[test]
+fn a_given_subnet_and_made_certs_are_used() {
+    let state = tempfile::tempdir().unwrap();
+    let certs = xtask(&["certs", "--key-type", "ecdsa-p256"], state.path());
+    assert!(certs.status.success(), "{:?}", text(&certs));
+    let run = xtask(&["render", "--docker-subnet", "10.89.0.0/24"], state.path());
+    let (out, err) = text(&run);
+    assert!(run.status.success(), "{out}{err}");
+    assert!(!err.contains("note: assuming"), "{err}");
+    assert!(
+        out.contains("MetalLB range 10.89.0.224-10.89.0.239"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "cacerts: from {}",
+            state.path().join("certs").display()
+        )),
+        "{out}"
+    );
+    let secret = std::fs::read_to_string(
+        state
+            .path()
+            .join("rendered/cluster1/21-cacerts-secret.yaml"),
+    )
+    .unwrap();
+    assert!(!secret.contains("PLACEHOLDER"), "real CA files are used");
+}
+
+#[test]
+fn bad_input_exits_2_with_the_fix() {
+    let state = tempfile::tempdir().unwrap();
+
+    let run = xtask(&["render", "--docker-subnet", "172.18.0.0"], state.path());
+    let (_, err) = text(&run);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(err.contains("is not an IPv4 CIDR"), "{err}");
+
+    let run = xtask(&["render", "--docker-subnet", "10.0.0.0/8"], state.path());
+    let (_, err) = text(&run);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(err.contains("overlaps the kind docker network"), "{err}");
+
+    let foreign = state.path().join("mine");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), "keep").unwrap();
+    let run = xtask(
+        &["render", "--out", foreign.to_str().unwrap()],
+        state.path(),
+    );
+    let (_, err) = text(&run);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(err.contains("refusing to replace it"), "{err}");
+    assert!(
+        err.contains("\nhint: pass an empty or new --out directory"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(&foreign).unwrap().count(), 1);
+}
