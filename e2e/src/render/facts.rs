@@ -8,10 +8,6 @@ use crate::pins::IstioVersion;
 /// The version-dependent choices for one Istio row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VersionFacts {
-    /// The gateway chart does not put `topology.istio.io/network` on the gateway pods
-    /// before 1.26, so our values must (reference: istio-multicluster.md §1.3; istio#54909,
-    /// PR#54907).
-    pub gateway_needs_pod_network_label: bool,
     /// The gateway chart's `values.schema.json` is rejected by Helm ≥ 3.18.5 (its new JSON
     /// schema validator applies the top-level `additionalProperties: false` next to `$ref`),
     /// so `helm install` of that chart needs `--skip-schema-validation`. Fixed in 1.26.4 and
@@ -28,7 +24,6 @@ impl VersionFacts {
             _ => version.at_least(1, 28),
         };
         Self {
-            gateway_needs_pod_network_label: !version.at_least(1, 26),
             gateway_chart_schema_rejected_by_new_helm: !schema_fixed,
         }
     }
@@ -40,14 +35,6 @@ mod tests {
 
     fn facts(v: &str) -> VersionFacts {
         VersionFacts::of(&v.parse().unwrap())
-    }
-
-    #[test]
-    fn pod_network_label_only_before_1_26() {
-        assert!(facts("1.24.1").gateway_needs_pod_network_label);
-        assert!(facts("1.25.5").gateway_needs_pod_network_label);
-        assert!(!facts("1.26.0").gateway_needs_pod_network_label);
-        assert!(!facts("1.31.1").gateway_needs_pod_network_label);
     }
 
     #[test]

@@ -7,9 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::facts::VersionFacts;
 use crate::config::{ClusterConfig, MeshId};
-use crate::names::{EASTWEST_GATEWAY, EASTWEST_SELECTOR, ISTIO_SYSTEM, NETWORK_LABEL};
+use crate::names::{EASTWEST_GATEWAY, EASTWEST_SELECTOR, ISTIO_SYSTEM};
 use crate::pins::IstioRow;
 
 /// `base` chart values.
@@ -83,24 +82,26 @@ pub fn istiod(mesh_id: &MeshId, cluster: &ClusterConfig, row: &IstioRow) -> Isti
     }
 }
 
-/// The east-west gateway (reference: istio-multicluster.md §1.1 step 4, §1.3):
-/// `networkGateway` labels its Service with the network and fixes the 15443 ports; the
-/// `app`/`istio` labels make the selector `istio=eastwestgateway` whatever the chart's
-/// name-trimming rule; before 1.26 the pod label is ours to add.
-pub fn eastwest_gateway(cluster: &ClusterConfig, facts: VersionFacts) -> GatewayValues {
-    let mut labels = BTreeMap::from([
+/// The east-west gateway: `networkGateway` labels its Service with the network
+/// (istio/istio@1.24.1:manifests/charts/gateway/templates/service.yaml) and fixes the
+/// 15443 ports; the `app`/`istio` labels make the selector `istio=eastwestgateway`
+/// whatever the chart's name-trimming rule (`templates/_helpers.tpl`
+/// `gateway.selectorLabels`).
+///
+/// The pods' `topology.istio.io/network` label is not ours to set, in any row: from 1.26
+/// the chart adds it from `networkGateway` (`templates/deployment.yaml`), and before that
+/// the sidecar injector adds it to every pod it injects, gateways included, from istiod's
+/// `global.network` (istio/istio@1.24.1:pkg/kube/inject/inject.go `RunTemplate` puts it
+/// in `ISTIO_META_NETWORK`, webhook.go `applyMetadata` copies that to the pod label),
+/// which [`istiod`] sets to this same network.
+pub fn eastwest_gateway(cluster: &ClusterConfig) -> GatewayValues {
+    let labels = BTreeMap::from([
         ("app".to_owned(), EASTWEST_GATEWAY.to_owned()),
         (
             EASTWEST_SELECTOR.0.to_owned(),
             EASTWEST_SELECTOR.1.to_owned(),
         ),
     ]);
-    if facts.gateway_needs_pod_network_label {
-        // `labels` is the only pod-label value the pre-1.26 chart has; it also lands on the
-        // Service, which `networkGateway` labels the same way, so that Service carries the
-        // key twice with one value (1.24.1 `templates/service.yaml`, `deployment.yaml`).
-        labels.insert(NETWORK_LABEL.to_owned(), cluster.network.to_string());
-    }
     GatewayValues {
         name: EASTWEST_GATEWAY.into(),
         network_gateway: cluster.network.to_string(),

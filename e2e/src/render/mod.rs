@@ -29,7 +29,6 @@ use crate::certs::{ClusterCaPem, cacerts_secret};
 use crate::config::{ClusterConfig, ClusterName, ConfigError, Topology};
 use crate::net::{DockerNetwork, Ipv4Range, NetError, metallb_ranges_for};
 use crate::pins::{IstioRow, SamplePins};
-use facts::VersionFacts;
 use remote_secret::RemoteAccess;
 
 /// The metadata of the custom resources we render (MetalLB, Istio): a name in a namespace,
@@ -117,18 +116,16 @@ pub fn render_mesh(inputs: &MeshInputs<'_>) -> Result<Vec<RenderedCluster>, Rend
     topology.check_docker_subnet(inputs.network.subnet)?;
     topology.check_sample_pins(inputs.samples)?;
     let ranges = metallb_ranges_for(&inputs.network, topology.cluster_names())?;
-    let facts = VersionFacts::of(&inputs.row.version);
     topology
         .clusters
         .iter()
         .zip(ranges)
-        .map(|(cluster, (_, range))| render_cluster(inputs, facts, cluster, range))
+        .map(|(cluster, (_, range))| render_cluster(inputs, cluster, range))
         .collect()
 }
 
 fn render_cluster(
     inputs: &MeshInputs<'_>,
-    facts: VersionFacts,
     cluster: &ClusterConfig,
     range: Ipv4Range,
 ) -> Result<RenderedCluster, RenderError> {
@@ -165,7 +162,7 @@ fn render_cluster(
         ),
         Item::new(
             ItemKey::EastWestGatewayValues,
-            helm_values::eastwest_gateway(cluster, facts),
+            helm_values::eastwest_gateway(cluster),
         ),
         Item::new(
             ItemKey::CrossNetworkGateway,
