@@ -1,8 +1,10 @@
 //! The topology: which clusters exist, on which networks, running which sample versions.
 //!
 //! The built-in default is the original two-cluster layout; a TOML file (`--config`)
-//! replaces any part of it. Everything is validated once, at load, into types that cannot
-//! hold a bad value, so the renderers and the plan never re-check.
+//! replaces any part of it. Each value is checked as it is read, into a type that cannot
+//! hold a bad one (names, subnets, app versions). The rules across values are
+//! [`Topology::validate`], which loading runs; the renderers run it again, because a
+//! `Topology` can also be built in code (its fields are public).
 
 use std::path::{Path, PathBuf};
 
@@ -32,7 +34,10 @@ fn check_dns_label(what: &str, s: &str) -> Result<(), String> {
 
 validated_string!(
     /// A cluster's name: the kind cluster name, Istio's `clusterName` (`CLUSTER_ID`) and the
-    /// data key of its remote secret, which must all agree (reference: istio-multicluster.md §10.9).
+    /// data key of its remote secret, which must all agree: istiod's `CLUSTER_ID` comes from
+    /// `clusterName` (istio/istio@1.24.1:manifests/charts/istio-control/istio-discovery/
+    /// templates/deployment.yaml) and each data key of a remote secret is the id of the
+    /// cluster it reads (pkg/kube/multicluster/secretcontroller.go).
     pub struct ClusterName, check = |s| check_dns_label("cluster name", s);
 );
 validated_string!(
@@ -79,7 +84,7 @@ pub struct Topology {
 impl Default for Topology {
     /// The original layout: `cluster1` on `network1` with helloworld v1, `cluster2` on
     /// `network2` with v2, disjoint pod and service subnets (Istio's own kind topology uses
-    /// the same numbering: reference istio-multicluster.md §5).
+    /// the same numbering: istio/istio@1.24.1:prow/config/topology/multicluster.json).
     fn default() -> Self {
         let cluster = |n: u8, version: &str| ClusterConfig {
             name: format!("cluster{n}").parse().expect("valid label"),

@@ -1,8 +1,9 @@
 //! The kind docker network: its IPv4 subnet, and one disjoint MetalLB range per cluster.
 //!
 //! Both clusters share one docker network, so their MetalLB pools must come from one
-//! allocator that knows every cluster at once (reference: pitfalls.md §2; Istio's own
-//! provisioner carves consecutive slices from one list: istio-multicluster.md §5).
+//! allocator that knows every cluster at once: per-cluster guesses hand two clusters the
+//! same address (istio/istio#34945). Istio's own provisioner carves consecutive slices
+//! from one list (istio/istio@1.24.1:common/scripts/kind_provisioner.sh).
 
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -101,10 +102,12 @@ impl NetError {
 }
 
 /// Takes the IPv4 subnet of the network from `docker network inspect kind` output,
-/// whichever order the IPv4 and IPv6 entries come in (reference: pitfalls.md §2, §15).
+/// whichever order the IPv4 and IPv6 entries come in: kind makes the network dual-stack
+/// (kubernetes-sigs/kind@v0.31.0:pkg/cluster/internal/providers/docker/network.go) and
+/// docker does not always list IPv4 first (Kuadrant/kuadrant-operator#417).
 ///
 /// Understands docker's shape (`[{"IPAM":{"Config":[{"Subnet","Gateway"}]}}]`) and
-/// podman's (`[{"subnets":[{"subnet","gateway"}]}]`).
+/// podman's (`[{"subnets":[{"subnet","gateway"}]}]`, kubernetes-sigs/kind#2882).
 pub fn parse_network_inspect(json: &str) -> Result<DockerNetwork, NetError> {
     let value: Value = serde_json::from_str(json).map_err(|e| NetError::NotJson(e.to_string()))?;
     let network = match &value {
@@ -209,9 +212,10 @@ pub const ADDRESSES_PER_CLUSTER: u32 = 16;
 /// Docker hands container addresses out from the bottom of the subnet (gateway, then
 /// nodes), so the pools come from the top: the upper half of the subnet is cut into
 /// aligned blocks of [`ADDRESSES_PER_CLUSTER`], and clusters take them from the top down,
-/// skipping the block with the broadcast address and any block holding the gateway.
-/// (Istio's CI and kind's own sample also pool near the end of the subnet:
-/// istio-multicluster.md §5.)
+/// skipping the block with the broadcast address and any block holding the gateway
+/// (kubernetes-sigs/kind#3167). Istio's CI and kind's own guide also pool near the end of
+/// the subnet (istio/istio@1.24.1:common/scripts/kind_provisioner.sh,
+/// https://kind.sigs.k8s.io/docs/user/loadbalancer/).
 pub fn allocate_metallb_ranges(
     network: &DockerNetwork,
     clusters: usize,

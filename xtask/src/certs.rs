@@ -28,7 +28,7 @@ pub struct CertsArgs {
 /// The `--key-type` values.
 #[derive(Clone, Copy, ValueEnum)]
 enum KeyTypeArg {
-    /// RSA 4096, as Istio's reference certificates.
+    /// RSA 4096, as Istio's tools/certs Makefile makes them.
     Rsa4096,
     /// ECDSA P-256.
     EcdsaP256,

@@ -296,7 +296,8 @@ fn write_cluster(
     Ok(staged.commit(target.dir())?)
 }
 
-/// `cat ca-cert.pem root-cert.pem`, as Istio's Makefile does (reference: istio-multicluster.md §4).
+/// `cat ca-cert.pem root-cert.pem`, as Istio's Makefile does
+/// (istio/istio@1.24.1:tools/certs/Makefile.selfsigned.mk, `%/cert-chain.pem`).
 fn chain_pem(intermediate: &str, root: &str) -> String {
     let mut chain = intermediate.to_owned();
     if !chain.ends_with('\n') {

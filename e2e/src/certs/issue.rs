@@ -1,7 +1,9 @@
-//! The certificates themselves: Istio's reference fields, as rcgen parameters, signed.
+//! The certificates themselves: the fields Istio's own CA tooling sets, as rcgen
+//! parameters, signed.
 //!
-//! Every field comes from `tools/certs/Makefile.selfsigned.mk` and `common.mk`
-//! (reference: istio-multicluster.md §4). One deliberate difference: the key identifiers
+//! Every field comes from Istio's own CA tooling, `tools/certs/Makefile.selfsigned.mk` and
+//! `tools/certs/common.mk` (the same from istio/istio@1.22.0 to 1.31; cited at 1.24.1
+//! below). One deliberate difference: the key identifiers
 //! are rcgen's truncated SHA-256 of the public key (RFC 7093) rather than openssl's SHA-1
 //! (`subjectKeyIdentifier=hash`); verifiers only compare SKI with AKI, never recompute it.
 
@@ -14,15 +16,15 @@ use time::{Duration, OffsetDateTime};
 use super::{CertsError, KeyType};
 use crate::config::ClusterName;
 
-/// `ROOTCA_DAYS` and `INTERMEDIATE_DAYS` (reference: istio-multicluster.md §4).
+/// `ROOTCA_DAYS` and `INTERMEDIATE_DAYS` (istio/istio@1.24.1:tools/certs/common.mk).
 pub const VALIDITY_DAYS: i64 = 3650;
-/// `ROOTCA_ORG`, and the intermediate's `O=` (reference: istio-multicluster.md §4).
+/// `ROOTCA_ORG` and `INTERMEDIATE_ORG` (istio/istio@1.24.1:tools/certs/common.mk).
 pub const ORGANIZATION: &str = "Istio";
-/// `ROOTCA_CN` (reference: istio-multicluster.md §4).
+/// `ROOTCA_CN` (istio/istio@1.24.1:tools/certs/common.mk).
 pub const ROOT_CN: &str = "Root CA";
-/// The intermediate's `CN=` (reference: istio-multicluster.md §4).
+/// `INTERMEDIATE_CN` (istio/istio@1.24.1:tools/certs/common.mk).
 pub const INTERMEDIATE_CN: &str = "Intermediate CA";
-/// `INTERMEDIATE_SAN_DNS` (reference: istio-multicluster.md §4).
+/// `INTERMEDIATE_SAN_DNS` (istio/istio@1.24.1:tools/certs/common.mk).
 pub const ISTIOD_SAN: &str = "istiod.istio-system.svc";
 
 /// A newly issued CA: certificate and key as PEM. No `Debug`: it holds a private key.
@@ -32,7 +34,7 @@ pub(crate) struct IssuedCa {
 }
 
 /// The key usages of both CAs: `keyUsage=critical, digitalSignature, nonRepudiation,
-/// keyEncipherment, keyCertSign` (reference: istio-multicluster.md §4).
+/// keyEncipherment, keyCertSign`, in both CA configs of istio/istio@1.24.1:tools/certs/common.mk.
 fn ca_key_usages() -> Vec<KeyUsagePurpose> {
     vec![
         KeyUsagePurpose::DigitalSignature,
@@ -62,7 +64,8 @@ pub fn root_params(now: OffsetDateTime) -> CertificateParams {
     params
 }
 
-/// `O=Istio, CN=Intermediate CA, L=<cluster>` (the order of Istio's `intermediate.conf`),
+/// `O=Istio, CN=Intermediate CA, L=<cluster>` (the order of the `intermediate.conf` that
+/// istio/istio@1.24.1:tools/certs/common.mk writes),
 /// CA with pathlen 0, SAN `DNS:istiod.istio-system.svc`, AKI naming the root.
 pub fn intermediate_params(
     cluster: &ClusterName,

@@ -23,8 +23,9 @@ use super::CertsError;
 /// The algorithm of the CA keys this run generates; keys already on disk keep theirs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum KeyType {
-    /// RSA 4096 with SHA-256 signatures, as Istio's reference (`openssl genrsa 4096`,
-    /// `default_md=sha256`: reference istio-multicluster.md §4).
+    /// RSA 4096 with SHA-256 signatures, as Istio's own CA tooling makes them (`openssl
+    /// genrsa 4096` in istio/istio@1.24.1:tools/certs/Makefile.selfsigned.mk,
+    /// `default_md = sha256` in tools/certs/common.mk).
     #[default]
     Rsa4096,
     /// ECDSA on P-256 with SHA-256 signatures: smaller and generated in about a millisecond.

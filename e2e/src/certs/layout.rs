@@ -1,5 +1,7 @@
-//! Where the plug-in CA files live: the layout of Istio's `Makefile.selfsigned.mk`, which
-//! is also the set of keys of the `cacerts` Secret (reference: istio-multicluster.md §4).
+//! Where the plug-in CA files live: the layout `make -f Makefile.selfsigned.mk <name>-cacerts`
+//! leaves (istio/istio@1.24.1:tools/certs/Makefile.selfsigned.mk), which is also the set of
+//! keys istiod reads from the `cacerts` Secret (security/pkg/pki/ca/ca.go `CACertFile`,
+//! `CAPrivateKeyFile`, `CertChainFile`, `RootCertFile`).
 
 use std::path::{Path, PathBuf};
 

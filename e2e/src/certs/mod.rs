@@ -1,5 +1,6 @@
 //! The mesh's certificate authority: one shared root, one intermediate per cluster, in the
-//! layout of Istio's plug-in CA (`cacerts`): reference istio-multicluster.md §4.
+//! layout of Istio's plug-in CA, `cacerts`
+//! (https://istio.io/latest/docs/tasks/security/cert-management/plugin-ca-cert/).
 //!
 //! Multi-primary across networks needs every istiod to sign workload certificates with an
 //! intermediate under one shared root, or mTLS through the east-west gateways fails.
@@ -47,7 +48,8 @@ impl std::fmt::Debug for ClusterCaPem {
 }
 
 /// The `cacerts` Secret in `istio-system`, which must exist before istiod starts
-/// (istiod mounts it at `/etc/cacerts`; key names from Istio's `security/pkg/pki/ca/ca.go`).
+/// (istiod mounts it at `/etc/cacerts`, istio/istio@1.24.1:pilot/pkg/bootstrap/istio_ca.go;
+/// key names from security/pkg/pki/ca/ca.go).
 pub fn cacerts_secret(pem: &ClusterCaPem) -> Secret {
     let data = [
         (CA_CERT, &pem.ca_cert),

@@ -11,8 +11,9 @@ pub struct VersionFacts {
     /// The gateway chart's `values.schema.json` is rejected by Helm ≥ 3.18.5 (its new JSON
     /// schema validator applies the top-level `additionalProperties: false` next to `$ref`),
     /// so `helm install` of that chart needs `--skip-schema-validation`. Fixed in 1.26.4 and
-    /// 1.27.1 (istio#57354, helm#31160, istio PR#57445; the 1.24.1 schema has the flaw, the
-    /// 1.26.8 one does not: reference data `gateway-values.schema.json`).
+    /// 1.27.1 (istio/istio#57354, helm/helm#31160, istio/istio#57445; the 1.24.1 schema has
+    /// the flaw, the 1.26.8 one does not: fixtures/charts/<version>/gateway-values.schema.json,
+    /// copied from manifests/charts/gateway/values.schema.json of each release).
     pub gateway_chart_schema_rejected_by_new_helm: bool,
 }
 

@@ -65,9 +65,11 @@ pub fn base() -> BaseValues {
     }
 }
 
-/// The multicluster identity of this control plane (reference: istio-multicluster.md
-/// §1.1 step 3, §1.2): `clusterName` must equal the data key of this cluster's remote
-/// secret in its peers; `network` makes the injector label pods with their network.
+/// The multicluster identity of this control plane, the `--set`s of Istio's guide
+/// (https://istio.io/latest/docs/setup/install/multicluster/multi-primary_multi-network/):
+/// `clusterName` must equal the data key of this cluster's remote secret in its peers;
+/// `network` makes the injector label pods with their network
+/// (istio/istio@1.24.1:pkg/kube/inject/webhook.go `applyMetadata`).
 pub fn istiod(mesh_id: &MeshId, cluster: &ClusterConfig, row: &IstioRow) -> IstiodValues {
     IstiodValues {
         global: IstiodGlobal {

@@ -1,6 +1,7 @@
 //! The `cross-network-gateway`: the 15443 listener through which peers reach this
-//! network's services (Istio's `samples/multicluster/expose-services.yaml`; reference:
-//! istio-multicluster.md §1.4, pitfalls.md §7).
+//! network's services (istio/istio@1.24.1:samples/multicluster/expose-services.yaml).
+//! Without it the east-west gateway has no `AUTO_PASSTHROUGH` listener and cross-network
+//! calls fail (https://istio.io/latest/docs/ops/diagnostic-tools/multicluster/).
 
 use std::collections::BTreeMap;
 

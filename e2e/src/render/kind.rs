@@ -1,6 +1,7 @@
 //! The kind cluster config (`kind create cluster --config`).
 //!
-//! Field names are kind's `v1alpha4` API (`pkg/apis/config/v1alpha4/types.go`); unknown
+//! Field names are kind's `v1alpha4` API
+//! (kubernetes-sigs/kind@v0.31.0:pkg/apis/config/v1alpha4/types.go); unknown
 //! fields are refused on reading so a misspelt one fails a test instead of being ignored.
 
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,7 @@
 //! MetalLB's address pool and L2 advertisement for one cluster (`metallb.io/v1beta1`,
-//! field names from MetalLB v0.16.1's CRDs; reference: pitfalls.md §1, §2).
+//! field names from the CRDs of metallb/metallb@v0.16.1). kind has no LoadBalancer of its
+//! own, so without MetalLB the east-west gateway never gets an address
+//! (kubernetes-sigs/kind#2374).
 
 use serde::{Deserialize, Serialize};
 
@@ -59,7 +61,7 @@ pub fn address_pool(range: Ipv4Range) -> IpAddressPool {
 }
 
 /// Answers ARP for the pool's addresses: without it the LoadBalancer IP is assigned but
-/// unreachable (reference: pitfalls.md §1).
+/// unreachable (https://metallb.universe.tf/configuration/#layer-2-configuration).
 pub fn l2_advertisement() -> L2Advertisement {
     L2Advertisement {
         api_version: "metallb.io/v1beta1".into(),

@@ -70,7 +70,7 @@ impl RenderedCluster {
     }
 }
 
-/// Everything rendering needs, by reference: [`resolve`] builds it from what a run knows.
+/// Everything rendering needs, borrowed: [`resolve`] builds it from what a run knows.
 #[derive(Debug, Clone)]
 pub struct MeshInputs<'a> {
     pub topology: &'a Topology,

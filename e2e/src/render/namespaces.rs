@@ -25,14 +25,17 @@ fn namespace(name: &str, labels: [(&str, &str); 1]) -> Namespace {
 }
 
 /// `istio-system`, labelled with the cluster's network: istiod falls back to this label
-/// for endpoints whose pods carry none (reference: istio-multicluster.md §1.1 step 1, §1.5;
-/// pitfalls.md §7). Created before `cacerts` and the Helm installs.
+/// for endpoints whose pods carry none (istio/istio@1.24.1:pilot/pkg/serviceregistry/kube/
+/// controller/network.go `networkFromSystemNamespace`; step 1 of
+/// https://istio.io/latest/docs/setup/install/multicluster/multi-primary_multi-network/).
+/// Created before `cacerts` and the Helm installs.
 pub fn istio_system(network: &NetworkName) -> Namespace {
     namespace(ISTIO_SYSTEM, [(NETWORK_LABEL, network.as_str())])
 }
 
 /// The samples' namespace, with sidecar injection on: cross-network endpoints without
-/// mTLS are dropped (reference: pitfalls.md "Target pods not injected").
+/// mTLS are dropped (istio/istio@1.24.1:pilot/pkg/xds/endpoints/ep_filters.go
+/// `isMtlsEnabled`).
 pub fn sample() -> Namespace {
     namespace(SAMPLE_NAMESPACE, [(INJECTION_LABEL, "enabled")])
 }

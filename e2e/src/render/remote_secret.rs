@@ -1,5 +1,6 @@
 //! The remote secret that lets istiod in *other* clusters watch this one: the shape
-//! `istioctl create-remote-secret` prints (reference: istio-multicluster.md §2, §3).
+//! `istioctl create-remote-secret` prints
+//! (istio/istio@1.24.1:istioctl/pkg/multicluster/remote_secret.go).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -18,7 +19,8 @@ use crate::names::{self, CLUSTER_ANNOTATION, ISTIO_SYSTEM, MULTICLUSTER_LABEL};
 
 /// A Kubernetes API server address another cluster's istiod can reach: `https://` and not
 /// loopback, since `127.0.0.1` from kind's default kubeconfig leaves the remote cluster
-/// `syncing` forever (reference: pitfalls.md §4).
+/// `syncing` forever (istio/istio#58047; istioctl warns of it,
+/// istio/istio@1.24.1:istioctl/pkg/multicluster/remote_secret.go).
 ///
 /// Parsed by `url` (the WHATWG rules that HTTP clients apply), so every spelling of an
 /// address is judged by what it resolves to: `https://127.1`, `https://0x7f.0.0.1` and
@@ -126,8 +128,8 @@ pub const PLACEHOLDER: &str = "PLACEHOLDER";
 
 impl RemoteAccess {
     /// Stand-in values for rendering without a cluster: kind's node name as the server
-    /// (in the API server certificate's SANs: pitfalls.md §5), and marked CA and token that
-    /// `up` replaces with the real ones.
+    /// (kubeadm puts it in the API server certificate's SANs, kubernetes-sigs/kind#1021),
+    /// and a marked CA and token that `up` replaces with the real ones.
     pub fn placeholder(cluster: &ClusterName) -> Self {
         Self {
             server: format!("https://{cluster}-control-plane:6443")
@@ -198,7 +200,8 @@ pub struct KubeContextFields {
 }
 
 /// The kubeconfig istiod uses to watch `cluster`: an inline token and CA, which istiod's
-/// sanitiser accepts (no exec, no file paths: reference: istio-multicluster.md §2).
+/// sanitiser accepts (no exec, no file paths: istio/istio@1.24.1:pkg/kube/util.go
+/// `NewUntrustedRestConfig`).
 pub fn kubeconfig(cluster: &ClusterName, access: &RemoteAccess) -> Kubeconfig {
     let name = cluster.to_string();
     Kubeconfig {
@@ -229,8 +232,9 @@ pub fn kubeconfig(cluster: &ClusterName, access: &RemoteAccess) -> Kubeconfig {
 }
 
 /// `istio-remote-secret-<cluster>`, applied in every *other* cluster's `istio-system`.
-/// The data key is the cluster id istiod registers (it must equal that cluster's
-/// `clusterName`: reference: istio-multicluster.md §2 "Cluster ID", pitfalls.md §9).
+/// The data key is the cluster id istiod registers, which must equal that cluster's
+/// `clusterName` (istio/istio@1.24.1:pkg/kube/multicluster/secretcontroller.go reads each
+/// data key as a cluster id).
 pub fn remote_secret(cluster: &ClusterName, access: &RemoteAccess) -> Secret {
     let kubeconfig = crate::yaml::to_string(&kubeconfig(cluster, access))
         .expect("a kubeconfig of strings always serializes");

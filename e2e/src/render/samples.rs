@@ -1,6 +1,6 @@
 //! The sample workloads: helloworld (the service every cluster calls) and curl (the
-//! client). Shapes follow Istio's `samples/helloworld/helloworld.yaml` and
-//! `samples/curl/curl.yaml` (reference: istio-multicluster.md §8); images come from the pins.
+//! client). Shapes follow istio/istio@1.24.1:samples/helloworld/helloworld.yaml and
+//! samples/curl/curl.yaml; images come from the pins.
 
 use std::collections::BTreeMap;
 
@@ -53,7 +53,8 @@ fn service(name: &str, port: u16) -> Service {
 
 /// In every cluster, including those running no helloworld pod: the client resolves the
 /// name through its own cluster's DNS, and Istio never copies Services between clusters
-/// (reference: istio-multicluster.md §10.1, pitfalls.md §9).
+/// ("you must deploy a Kubernetes Service to each cluster that consumes that service":
+/// https://istio.io/latest/docs/ops/deployment/deployment-models/; istio/istio#39843).
 pub fn helloworld_service() -> Service {
     service(HELLOWORLD, HELLOWORLD_PORT)
 }

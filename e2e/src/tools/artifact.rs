@@ -155,7 +155,8 @@ pub fn for_row(
         format!("the [istio.sha256] table of the {} row", row.version)
     })?;
 
-    // reference: versions.md §0 (kind: raw binary, `<asset>.sha256sum` beside it)
+    // kind: the raw binary, `<asset>.sha256sum` beside it (kubernetes-sigs/kind
+    // hack/release/build/cross.sh: `shasum -a 256 "$f" > "$f".sha256sum`).
     let kind_url = url(&format!(
         "https://github.com/kubernetes-sigs/kind/releases/download/{kind_version}/kind-{}",
         platform.go_name()
@@ -180,7 +181,8 @@ pub fn for_row(
         },
     };
 
-    // reference: versions.md §0 (helm: tar.gz holding `<os>-<arch>/helm`, `.sha256sum` beside it)
+    // helm: a tar.gz holding `<os>-<arch>/helm`, `.sha256sum` beside it (helm/helm Makefile,
+    // target `checksum`; https://helm.sh/docs/intro/install/).
     let helm_version = &pins.helm().version;
     let helm_url = url(&format!(
         "https://get.helm.sh/helm-{helm_version}-{}.tar.gz",
@@ -206,7 +208,9 @@ pub fn for_row(
         },
     };
 
-    // reference: versions.md §0 (Istio full archive, `<asset>.sha256` beside it) and §3a
+    // Istio: the full release archive, `<asset>.sha256` beside it (istio/release-builder
+    // pkg/build/archive.go, pkg/util/files.go `CreateSha`), with istioctl in `bin/` and the
+    // charts in `manifests/charts/`.
     let v = &row.version;
     let istio_url = url(&format!(
         "https://github.com/istio/istio/releases/download/{v}/istio-{v}-{}.tar.gz",
@@ -245,7 +249,8 @@ pub fn for_row(
         },
     };
 
-    // reference: versions.md §4 (MetalLB publishes no checksum file: the pin is required)
+    // MetalLB publishes its manifest with no checksum file beside it
+    // (https://metallb.universe.tf/installation/), so the pin is required.
     let metallb_pin = pins.metallb();
     let metallb_url = metallb_pin.url.clone();
     let metallb = Artifact {
@@ -300,8 +305,9 @@ fn checksum(
 
 /// Reads the sha256 from an upstream checksum file for `file_name`.
 ///
-/// Accepts the three published shapes (reference: versions.md §0): `<hex>  <name>` (kind,
-/// helm `.sha256sum`), `<hex> <name>` (Istio `.sha256`) and a bare `<hex>`. A name that is
+/// Accepts the three published shapes: `<hex>  <name>` (kind and helm `.sha256sum`, from
+/// `shasum -a 256`), `<hex> <name>` (Istio `.sha256`, istio/release-builder
+/// pkg/util/files.go `CreateSha`) and a bare `<hex>` (helm `.sha256`). A name that is
 /// present must be `file_name`, so a checksum of another file is never taken.
 pub fn parse_checksum_file(text: &str, file_name: &str) -> Result<Sha256, String> {
     let line = text
