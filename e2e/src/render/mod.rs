@@ -109,7 +109,7 @@ impl RenderError {
     }
 }
 
-/// Renders every cluster's files. Same inputs, same bytes.
+/// Renders every cluster's items, in topology order. Same inputs, same items.
 pub fn render_mesh(inputs: &MeshInputs<'_>) -> Result<Vec<RenderedCluster>, RenderError> {
     let topology = inputs.topology;
     topology.validate()?;
