@@ -7,10 +7,6 @@
 //!
 //! Targets (issue 2): at least 0.8x curl's throughput, peak RSS under 64 MiB.
 
-#[allow(dead_code)] // the benchmark uses only the plain serving part
-#[path = "../tests/support/server.rs"]
-mod server;
-
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -41,7 +37,7 @@ fn main() {
 fn serve() {
     let body = generate(SIZE);
     let sha = Sha256(sha2::Sha256::digest(&body).into());
-    let server = server::TestServer::start();
+    let server = testkit::TestServer::start();
     server.serve(PATH, body);
     println!("{} {sha}", server.url());
     let mut sink = String::new();

@@ -1,9 +1,6 @@
 //! Everything `render` produces: snapshots per Istio row, typed round trips for every
 //! object, upstream schema and chart-values checks, determinism and file modes.
 
-#[path = "support/schema.rs"]
-mod schema;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -20,6 +17,7 @@ use e2e::render::{
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Secret, Service, ServiceAccount};
 use serde_json::Value;
+use testkit::schema;
 
 fn root() -> PathBuf {
     e2e::dirs::workspace_root()
