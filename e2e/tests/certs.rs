@@ -433,16 +433,19 @@ fn adding_a_cluster_adds_exactly_one_intermediate() {
         before.iter().all(|(k, v)| after.get(k) == Some(v)),
         "nothing else changed"
     );
-    let root = parse(&der(&CaLayout::new(&out).root_cert()))
-        .public_key()
-        .raw
-        .to_vec();
-    let ca3 = der(&out.join("cluster3/ca-cert.pem"));
+    // The new intermediate hangs off the root the other clusters already trust: signed by
+    // it, naming it as issuer and authority key, and shipping a copy of it.
     let root_der = der(&CaLayout::new(&out).root_cert());
-    parse(&ca3)
-        .verify_signature(Some(parse(&root_der).public_key()))
-        .unwrap();
-    assert_eq!(parse(&root_der).public_key().raw, root.as_slice());
+    let (root, ca3) = (parse(&root_der), der(&out.join("cluster3/ca-cert.pem")));
+    let ca3 = parse(&ca3);
+    ca3.verify_signature(Some(root.public_key())).unwrap();
+    assert_eq!(ca3.issuer(), root.subject());
+    assert_eq!(aki(&ca3), Some(ski(&root)));
+    assert_eq!(
+        read(&out.join("cluster3/root-cert.pem")),
+        before[Path::new("root-cert.pem")],
+        "cluster3 ships the root that was there before"
+    );
 }
 
 #[test]
