@@ -3,7 +3,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use e2e::tools::{ToolsError, ensure};
 use testkit::{Behaviour, Fixture, Recorded, sha256, tree};
@@ -105,15 +105,9 @@ async fn second_run_is_served_from_the_cache_with_the_server_stopped() {
     let Fixture { server, .. } = fx;
     server.stop();
 
-    let start = Instant::now();
+    // With the port closed any request would fail: success is proof that none was made.
     let second = ensure(&opts, &pins, pins.default_row()).await.unwrap();
-    let took = start.elapsed();
-    eprintln!("cached run took {took:?}");
     assert_eq!(first, second);
-    assert!(
-        took < Duration::from_millis(500),
-        "a cached run took {took:?}"
-    );
 
     let mut offline = opts.clone();
     offline.offline = true;
@@ -309,17 +303,16 @@ async fn assert_stall_times_out(behaviour: impl Fn(Arc<Vec<u8>>) -> Behaviour) {
     let start = Instant::now();
     let err = ensure(&opts, &pins, pins.default_row()).await.unwrap_err();
     let took = start.elapsed();
+    // The stall timer, not a closed connection, ended each of the three attempts: the error
+    // says so, the server saw three requests, and (a floor, which load can only lengthen)
+    // each attempt waited out the stall timeout. The server holds the connection far longer
+    // (testkit::server::HOLD_LIMIT), so returning at all proves the bound.
     assert!(
         matches!(err, ToolsError::Stalled { attempts: 3, .. }),
         "{err}"
     );
-    // Three attempts of at most connect + stall timeout each, plus the backoff and some slack.
-    let bound = (opts.http.connect_timeout + opts.http.stall_timeout) * 3 + Duration::from_secs(1);
-    assert!(
-        took >= opts.http.stall_timeout * 3 && took < bound,
-        "took {took:?}, bound {bound:?}"
-    );
     assert_eq!(fx.server.hits(&fx.paths.istio), 3);
+    assert!(took >= opts.http.stall_timeout * 3, "took {took:?}");
     assert!(fx.staging_leftovers().is_empty());
 }
 
