@@ -33,7 +33,13 @@ pub fn run(args: TestArgs) -> anyhow::Result<()> {
             "cargo-nextest is not installed; install it with: cargo install --locked cargo-nextest"
         );
     }
-    let status = Command::new(&cargo)
+    let mut nextest = Command::new(&cargo);
+    for (name, _) in std::env::vars_os() {
+        if set_by_cargo_run(&name) {
+            nextest.env_remove(name);
+        }
+    }
+    let status = nextest
         .current_dir(e2e::dirs::workspace_root())
         .args(["nextest", "run", "--workspace", "--profile", &args.profile])
         .args(&args.nextest_args)
@@ -44,4 +50,13 @@ pub fn run(args: TestArgs) -> anyhow::Result<()> {
     } else {
         anyhow::bail!("the offline suite failed ({status})")
     }
+}
+
+/// What `cargo run` (so `cargo xtask`) sets for xtask, which a nested cargo must not inherit:
+/// a build script that reads one (ring 0.17's reads CARGO_MANIFEST_DIR and CARGO_PKG_NAME,
+/// CARGO_PKG_VERSION_*) sees another value than under a plain cargo call and reruns, and
+/// everything above it rebuilds, at every switch between `cargo xtask` and `cargo xtask test`.
+fn set_by_cargo_run(name: &std::ffi::OsStr) -> bool {
+    let name = name.to_string_lossy();
+    name.starts_with("CARGO_PKG_") || name == "CARGO_MANIFEST_DIR" || name == "CARGO_MANIFEST_PATH"
 }
