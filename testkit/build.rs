@@ -4,8 +4,9 @@
 //! a missing openssl is a build error.
 //!
 //! Watches the openssl it found; only while none is found, `PATH` and its directories (so
-//! installing openssl is noticed). A changed `PATH`, as `cargo run` and many shells make,
-//! must not rebuild this crate and the tests that use it.
+//! installing openssl is noticed) and `E2E_REQUIRE_OPENSSL`. A changed `PATH`, as many
+//! shells make, or switching between `.ci/run` and `cargo xtask test` must not rebuild this
+//! crate and every test that uses it.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -13,7 +14,6 @@ use std::process::Command;
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(openssl_on_path)");
     println!("cargo::rerun-if-changed=build.rs");
-    println!("cargo::rerun-if-env-changed=E2E_REQUIRE_OPENSSL");
     match find_openssl() {
         Some(openssl) => {
             println!("cargo::rerun-if-changed={}", openssl.display());
@@ -21,6 +21,7 @@ fn main() {
             println!("cargo::rustc-cfg=openssl_on_path");
         }
         None => {
+            println!("cargo::rerun-if-env-changed=E2E_REQUIRE_OPENSSL");
             println!("cargo::rerun-if-env-changed=PATH");
             let path = std::env::var_os("PATH").unwrap_or_default();
             for dir in std::env::split_paths(&path).filter(|d| d.is_dir()) {
