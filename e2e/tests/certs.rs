@@ -1,5 +1,6 @@
-//! The mesh's CA files: chains verified in Rust (rustls-webpki, x509-parser) and by openssl,
-//! Istio's reference fields, idempotence, tampered inputs and file modes.
+//! The mesh's CA files: chains verified in Rust (rustls-webpki, x509-parser), Istio's
+//! reference fields, idempotence, tampered inputs and file modes. openssl's second opinion is
+//! testkit/tests/certs_openssl.rs.
 //!
 //! Tests that are not about the key type use ECDSA P-256 (a key in about a millisecond);
 //! the RSA 4096 default is exercised by `default_key_type_is_rsa4096_and_chains` and by the
@@ -8,7 +9,6 @@
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 use e2e::ErrorKind;
@@ -18,8 +18,9 @@ use e2e::certs::{
     Report, cacerts_secret,
 };
 use e2e::config::{ClusterName, Topology};
-use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair};
+use rcgen::KeyPair;
 use rustls_pki_types::{CertificateDer, UnixTime};
+use testkit::certs::{leaf_from, sub_ca_from};
 use time::{Duration, OffsetDateTime};
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
@@ -135,38 +136,6 @@ fn aki(cert: &X509Certificate<'_>) -> Option<Vec<u8>> {
             }
             _ => None,
         })
-}
-
-/// A workload-like server certificate issued by a cluster's intermediate.
-fn leaf_from(issuer_cert: &str, issuer_key: &str) -> rcgen::Certificate {
-    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-    let issuer_key = KeyPair::from_pem(issuer_key).unwrap();
-    let issuer = Issuer::from_ca_cert_pem(issuer_cert, issuer_key).unwrap();
-    let mut params = CertificateParams::new(vec!["helloworld.sample.svc".to_owned()]).unwrap();
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    params.not_before = OffsetDateTime::now_utc() - Duration::minutes(1);
-    params.not_after = OffsetDateTime::now_utc() + Duration::days(1);
-    params.signed_by(&key, &issuer).unwrap()
-}
-
-/// A CA (no path length limit) issued by `issuer`, as (cert PEM, key PEM).
-fn sub_ca_from(issuer_cert: &str, issuer_key: &str) -> (String, String) {
-    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-    let issuer =
-        Issuer::from_ca_cert_pem(issuer_cert, KeyPair::from_pem(issuer_key).unwrap()).unwrap();
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![
-        rcgen::KeyUsagePurpose::KeyCertSign,
-        rcgen::KeyUsagePurpose::DigitalSignature,
-    ];
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "Sub CA");
-    params.not_before = OffsetDateTime::now_utc() - Duration::minutes(1);
-    params.not_after = OffsetDateTime::now_utc() + Duration::days(1);
-    let cert = params.signed_by(&key, &issuer).unwrap();
-    (cert.pem(), key.serialize_pem())
 }
 
 /// rustls-webpki: does `leaf` chain to `root` through `intermediates`?
@@ -465,16 +434,19 @@ fn adding_a_cluster_adds_exactly_one_intermediate() {
         before.iter().all(|(k, v)| after.get(k) == Some(v)),
         "nothing else changed"
     );
-    let root = parse(&der(&CaLayout::new(&out).root_cert()))
-        .public_key()
-        .raw
-        .to_vec();
-    let ca3 = der(&out.join("cluster3/ca-cert.pem"));
+    // The new intermediate hangs off the root the other clusters already trust: signed by
+    // it, naming it as issuer and authority key, and shipping a copy of it.
     let root_der = der(&CaLayout::new(&out).root_cert());
-    parse(&ca3)
-        .verify_signature(Some(parse(&root_der).public_key()))
-        .unwrap();
-    assert_eq!(parse(&root_der).public_key().raw, root.as_slice());
+    let (root, ca3) = (parse(&root_der), der(&out.join("cluster3/ca-cert.pem")));
+    let ca3 = parse(&ca3);
+    ca3.verify_signature(Some(root.public_key())).unwrap();
+    assert_eq!(ca3.issuer(), root.subject());
+    assert_eq!(aki(&ca3), Some(ski(&root)));
+    assert_eq!(
+        read(&out.join("cluster3/root-cert.pem")),
+        before[Path::new("root-cert.pem")],
+        "cluster3 ships the root that was there before"
+    );
 }
 
 #[test]
@@ -873,140 +845,4 @@ fn loader_returns_the_files_for_the_cacerts_secret() {
 fn reports_print_no_key_material() {
     let (_tmp, out, report) = ecdsa_set();
     assert_no_key_material(&format!("{report:?}"), &out);
-}
-
-// ---------------------------------------------------------------- openssl
-
-/// A second opinion from openssl. openssl is not a dependency of the framework: where it is
-/// missing this test is ignored with the reason below (nextest counts it as skipped), and
-/// with `E2E_REQUIRE_OPENSSL=1` (CI) a missing openssl is a build error (e2e/build.rs).
-#[test]
-#[cfg_attr(
-    not(openssl_on_path),
-    ignore = "openssl is not on PATH: install it to run the openssl second opinion"
-)]
-fn openssl_second_opinion() {
-    let openssl = |args: &[&str], dir: &Path| {
-        let o = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        (
-            o.status.success(),
-            String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
-        )
-    };
-    // The default key type, as `cargo xtask certs` makes it.
-    let (_tmp, out) = scratch();
-    certs::ensure(&out, &default_clusters(), EnsureOptions::default()).unwrap();
-    let root_text = openssl(&["x509", "-in", "root-cert.pem", "-noout", "-text"], &out).1;
-    assert!(
-        root_text.contains("Subject: O = Istio, CN = Root CA"),
-        "{root_text}"
-    );
-    assert!(
-        root_text.contains("Issuer: O = Istio, CN = Root CA"),
-        "{root_text}"
-    );
-    assert!(root_text.contains("Public-Key: (4096 bit)"), "{root_text}");
-    assert!(
-        root_text.contains("Signature Algorithm: sha256WithRSAEncryption"),
-        "{root_text}"
-    );
-    let ski_of = |text: &str| {
-        let at = text.find("X509v3 Subject Key Identifier:").expect("SKI");
-        text[at..].lines().nth(1).unwrap().trim().to_owned()
-    };
-    let root_ski = ski_of(&root_text);
-
-    for cluster in default_clusters() {
-        let dir = out.join(cluster.as_str());
-        let (ok, verify) = openssl(
-            &["verify", "-CAfile", "root-cert.pem", "cert-chain.pem"],
-            &dir,
-        );
-        assert!(
-            ok && verify.contains("cert-chain.pem: OK"),
-            "{cluster}: {verify}"
-        );
-        let (ok, verify) = openssl(
-            &["verify", "-CAfile", "../root-cert.pem", "ca-cert.pem"],
-            &dir,
-        );
-        assert!(ok, "{cluster}: {verify}");
-
-        let text = openssl(&["x509", "-in", "ca-cert.pem", "-noout", "-text"], &dir).1;
-        for expected in [
-            format!("Subject: O = Istio, CN = Intermediate CA, L = {cluster}"),
-            "Issuer: O = Istio, CN = Root CA".to_owned(),
-            "X509v3 Basic Constraints: critical\n                CA:TRUE, pathlen:0".to_owned(),
-            "X509v3 Key Usage: critical\n                Digital Signature, Non Repudiation, Key Encipherment, Certificate Sign".to_owned(),
-            "X509v3 Subject Alternative Name: \n                DNS:istiod.istio-system.svc\n".to_owned(),
-            format!("X509v3 Authority Key Identifier: \n                {root_ski}"),
-            "Public-Key: (4096 bit)".to_owned(),
-        ] {
-            assert!(text.contains(&expected), "{cluster}: expected {expected:?} in\n{text}");
-        }
-        // Ten years, in openssl's reading: valid an hour short of 3650 days from now, not an hour past.
-        let checkend = |secs: i64| {
-            openssl(
-                &[
-                    "x509",
-                    "-in",
-                    "ca-cert.pem",
-                    "-noout",
-                    "-checkend",
-                    &secs.to_string(),
-                ],
-                &dir,
-            )
-            .0
-        };
-        let ten_years = VALIDITY_DAYS * 86_400;
-        assert!(
-            checkend(ten_years - 3600) && !checkend(ten_years + 3600),
-            "{cluster}: not a ten-year certificate"
-        );
-        // The key belongs to the certificate, by openssl's reading of both.
-        let from_key = openssl(&["pkey", "-in", "ca-key.pem", "-pubout"], &dir).1;
-        let from_cert = openssl(&["x509", "-in", "ca-cert.pem", "-noout", "-pubkey"], &dir).1;
-        assert_eq!(from_key, from_cert);
-    }
-
-    // pathlen:0 in openssl's reading: a CA under the intermediate cannot issue.
-    let dir = out.join("cluster1");
-    let (sub_cert, sub_key) = sub_ca_from(
-        &read(&dir.join("ca-cert.pem")),
-        &read(&dir.join("ca-key.pem")),
-    );
-    let leaf = leaf_from(&sub_cert, &sub_key);
-    let scratch_dir = tempfile::tempdir().unwrap();
-    std::fs::write(scratch_dir.path().join("leaf.pem"), leaf.pem()).unwrap();
-    std::fs::write(
-        scratch_dir.path().join("untrusted.pem"),
-        sub_cert + &read(&dir.join("ca-cert.pem")),
-    )
-    .unwrap();
-    std::fs::copy(
-        out.join("root-cert.pem"),
-        scratch_dir.path().join("root.pem"),
-    )
-    .unwrap();
-    let (ok, verify) = openssl(
-        &[
-            "verify",
-            "-CAfile",
-            "root.pem",
-            "-untrusted",
-            "untrusted.pem",
-            "leaf.pem",
-        ],
-        scratch_dir.path(),
-    );
-    assert!(!ok, "{verify}");
-    assert!(
-        verify.contains("path length constraint exceeded"),
-        "{verify}"
-    );
 }

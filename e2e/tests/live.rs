@@ -1,6 +1,6 @@
-//! The live suite: runs only in the `live` nextest profile, started by `cargo xtask e2e`,
-//! against the mesh recorded in the state directory. Missing state is a failure, never a
-//! skip.
+//! The live suite: built only with the `live` feature and run only in the `live` nextest
+//! profile, both of which `cargo xtask e2e` sets, against the mesh recorded in the state
+//! directory. Missing state is a failure, never a skip.
 
 #[test]
 fn mesh_state_is_recorded() {

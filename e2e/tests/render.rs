@@ -1,9 +1,6 @@
 //! Everything `render` produces: snapshots per Istio row, typed round trips for every
 //! object, upstream schema and chart-values checks, determinism and file modes.
 
-#[path = "support/schema.rs"]
-mod schema;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -19,6 +16,7 @@ use e2e::render::{
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Secret, Service, ServiceAccount};
 use serde_json::Value;
+use testkit::schema;
 
 fn root() -> PathBuf {
     e2e::dirs::workspace_root()
@@ -542,25 +540,29 @@ fn crds_match_the_upstream_schemas() {
     );
 }
 
-/// The reference chart data for `version`: the same minor, else the newest older one.
-fn chart_dir(version: &IstioVersion) -> (IstioVersion, PathBuf) {
+/// The chart data of `version`'s minor release in `fixtures/charts/` (folder named by the
+/// upstream tag it was taken from). A row without one fails: checking against another
+/// minor's charts would prove nothing about this one.
+fn chart_dir(version: &IstioVersion) -> (String, PathBuf) {
     let dir = root().join("fixtures/charts");
-    let mut known: Vec<IstioVersion> = std::fs::read_dir(&dir)
+    let prefix = format!("{}.{}.", version.major, version.minor);
+    let mut same_minor: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().parse().unwrap())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(&prefix))
         .collect();
-    known.sort();
-    let same_minor = known
-        .iter()
-        .rev()
-        .find(|k| (k.major, k.minor) == (version.major, version.minor));
-    let older = known.iter().rev().find(|k| *k <= version);
-    let chosen = same_minor
-        .or(older)
-        .unwrap_or_else(|| panic!("no chart data at or below {version}"))
-        .clone();
-    let path = dir.join(chosen.to_string());
-    (chosen, path)
+    same_minor.sort();
+    match same_minor.as_slice() {
+        [one] => (one.clone(), dir.join(one)),
+        [] => panic!(
+            "no chart data for Istio {version} in {}: add base-values.yaml, istiod-values.yaml and \
+             gateway-values.schema.json from istio/istio@{}.{}.x:manifests/charts/ (see fixtures/README.md)",
+            dir.display(),
+            version.major,
+            version.minor
+        ),
+        many => panic!("more than one chart data folder for Istio {version}: {many:?}"),
+    }
 }
 
 fn chart_defaults(path: &Path) -> Value {
@@ -575,14 +577,6 @@ fn chart_defaults(path: &Path) -> Value {
 fn helm_values_use_only_keys_each_chart_version_has() {
     for (row, out) in every_row_rendered() {
         let (chart_version, dir) = chart_dir(&row.version);
-        if (chart_version.major, chart_version.minor) != (row.version.major, row.version.minor) {
-            // No chart data for this minor (1.31 in the reference set): the nearest older
-            // one is the best available check; reported as unproven.
-            eprintln!(
-                "Istio {}: checked against {chart_version} chart data",
-                row.version
-            );
-        }
         let base = chart_defaults(&dir.join("base-values.yaml"));
         let istiod = chart_defaults(&dir.join("istiod-values.yaml"));
         let gateway_schema: Value = serde_json::from_str(

@@ -1,14 +1,12 @@
 //! Tampered release archives: `..` entries, absolute entries and links leading outside are
 //! refused whole, and nothing is written outside the install directory.
 
-mod support;
-
 use std::path::Path;
 
 use e2e::tools::ToolsError;
 use e2e::tools::artifact::{Pick, PickKind};
 use e2e::tools::extract::extract_tar_gz;
-use support::{Entry, Fixture, Recorded, sha256, tar_gz, tree};
+use testkit::{Entry, Fixture, Recorded, sha256, tar_gz, tree};
 
 fn picks() -> Vec<Pick> {
     vec![
@@ -219,12 +217,12 @@ async fn a_tampered_release_fetched_through_the_mirror_installs_nothing() {
     let fx = Fixture::new(Recorded::all);
     let evil = tar_gz(&[
         Entry::File(
-            &format!("istio-{}/bin/istioctl", support::ISTIO),
+            &format!("istio-{}/bin/istioctl", testkit::ISTIO),
             b"#!/bin/sh\n",
             0o755,
         ),
         Entry::Symlink(
-            &format!("istio-{}/manifests/charts/base/x", support::ISTIO),
+            &format!("istio-{}/manifests/charts/base/x", testkit::ISTIO),
             "../../../../../../../tmp",
         ),
     ]);

@@ -1,14 +1,12 @@
 //! `tools::ensure` against a real HTTP server on 127.0.0.1 serving generated artifacts
 //! laid out like the upstream releases, reached through the mirror option.
 
-mod support;
-
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use e2e::tools::{ToolsError, ensure};
-use support::{Behaviour, Fixture, Recorded, sha256, tree};
+use testkit::{Behaviour, Fixture, Recorded, sha256, tree};
 
 fn mode(path: &std::path::Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
@@ -32,22 +30,22 @@ async fn fetches_verifies_and_installs_what_a_row_needs() {
         tb.kind,
         cache.join(format!(
             "kind/{}/{}/kind",
-            support::KIND,
+            testkit::KIND,
             sha256(&fx.artifacts.kind)
         ))
     );
     let istio_dir = cache.join(format!(
         "istio/{}/{}",
-        support::ISTIO,
+        testkit::ISTIO,
         sha256(&fx.artifacts.istio)
     ));
     assert_eq!(tb.istioctl, istio_dir.join("istioctl"));
     assert!(tb.helm.is_absolute() && tb.metallb_manifest.is_absolute());
 
     // The binaries run (the run bit is set, even on helm, which the archive shipped 0644).
-    assert_eq!(run(&tb.kind), format!("kind {}\n", support::KIND));
-    assert_eq!(run(&tb.helm), format!("helm {}\n", support::HELM));
-    assert_eq!(run(&tb.istioctl), format!("istioctl {}\n", support::ISTIO));
+    assert_eq!(run(&tb.kind), format!("kind {}\n", testkit::KIND));
+    assert_eq!(run(&tb.helm), format!("helm {}\n", testkit::HELM));
+    assert_eq!(run(&tb.istioctl), format!("istioctl {}\n", testkit::ISTIO));
     assert_eq!(mode(&tb.kind), 0o755);
     assert_eq!(std::fs::read(&tb.kind).unwrap(), fx.artifacts.kind);
     assert_eq!(
@@ -107,15 +105,9 @@ async fn second_run_is_served_from_the_cache_with_the_server_stopped() {
     let Fixture { server, .. } = fx;
     server.stop();
 
-    let start = Instant::now();
+    // With the port closed any request would fail: success is proof that none was made.
     let second = ensure(&opts, &pins, pins.default_row()).await.unwrap();
-    let took = start.elapsed();
-    eprintln!("cached run took {took:?}");
     assert_eq!(first, second);
-    assert!(
-        took < Duration::from_millis(500),
-        "a cached run took {took:?}"
-    );
 
     let mut offline = opts.clone();
     offline.offline = true;
@@ -169,7 +161,7 @@ async fn checksum_mismatch_names_url_and_both_sums_and_leaves_nothing() {
     assert_eq!(fx.server.hits(&fx.paths.kind), 1);
 }
 
-fn istio_unrecorded(a: &support::Artifacts) -> Recorded {
+fn istio_unrecorded(a: &testkit::Artifacts) -> Recorded {
     Recorded {
         istio: None,
         ..Recorded::all(a)
@@ -238,7 +230,7 @@ async fn locked_refuses_unrecorded_checksums_and_never_writes_the_pins() {
     assert_eq!(err.kind(), e2e::ErrorKind::BadInput, "{err}");
     let message = err.to_string();
     assert!(
-        message.contains(&format!("istio {} ({})", support::ISTIO, fx.platform))
+        message.contains(&format!("istio {} ({})", testkit::ISTIO, fx.platform))
             && message.contains("a locked run takes none from upstream"),
         "{message}"
     );
@@ -257,7 +249,7 @@ async fn not_found_names_the_version_and_points_at_the_pins() {
     assert!(matches!(err, ToolsError::NotFound { .. }), "{err}");
     let message = err.to_string();
     assert!(
-        message.contains(&format!("istio {}", support::ISTIO))
+        message.contains(&format!("istio {}", testkit::ISTIO))
             && message.contains("404")
             && message.contains("versions.toml"),
         "{message}"
@@ -311,17 +303,16 @@ async fn assert_stall_times_out(behaviour: impl Fn(Arc<Vec<u8>>) -> Behaviour) {
     let start = Instant::now();
     let err = ensure(&opts, &pins, pins.default_row()).await.unwrap_err();
     let took = start.elapsed();
+    // The stall timer, not a closed connection, ended each of the three attempts: the error
+    // says so, the server saw three requests, and (a floor, which load can only lengthen)
+    // each attempt waited out the stall timeout. The server holds the connection far longer
+    // (testkit::server::HOLD_LIMIT), so returning at all proves the bound.
     assert!(
         matches!(err, ToolsError::Stalled { attempts: 3, .. }),
         "{err}"
     );
-    // Three attempts of at most connect + stall timeout each, plus the backoff and some slack.
-    let bound = (opts.http.connect_timeout + opts.http.stall_timeout) * 3 + Duration::from_secs(1);
-    assert!(
-        took >= opts.http.stall_timeout * 3 && took < bound,
-        "took {took:?}, bound {bound:?}"
-    );
     assert_eq!(fx.server.hits(&fx.paths.istio), 3);
+    assert!(took >= opts.http.stall_timeout * 3, "took {took:?}");
     assert!(fx.staging_leftovers().is_empty());
 }
 
@@ -377,7 +368,7 @@ async fn offline_lists_exactly_what_is_missing_and_makes_no_request() {
         missing,
         &[format!(
             "helm {} ({}) sha256 {}",
-            support::HELM,
+            testkit::HELM,
             fx.platform,
             sha256(&fx.artifacts.helm)
         )]
@@ -418,19 +409,19 @@ async fn server_errors_are_retried_a_bounded_number_of_times() {
 async fn all_fetches_every_matrix_row_and_shared_tools_once() {
     let fx = Fixture::new(Recorded::all);
     let other = "1.30.4";
-    let archive = support::istio_archive(other);
-    let path = fx.paths.istio.replace(support::ISTIO, other);
+    let archive = testkit::istio_archive(other);
+    let path = fx.paths.istio.replace(testkit::ISTIO, other);
     fx.server.serve(&path, archive.clone());
     let text = std::fs::read_to_string(fx.pins_file()).unwrap();
     let row = text[text.find("[[istio]]").unwrap()..]
-        .replace(support::ISTIO, other)
+        .replace(testkit::ISTIO, other)
         .replace(
             &sha256(&fx.artifacts.istio).to_string(),
             &sha256(&archive).to_string(),
         );
     let text = text.replace(
-        &format!("matrix = [\"{}\"]", support::ISTIO),
-        &format!("matrix = [\"{}\", \"{other}\"]", support::ISTIO),
+        &format!("matrix = [\"{}\"]", testkit::ISTIO),
+        &format!("matrix = [\"{}\", \"{other}\"]", testkit::ISTIO),
     ) + "\n"
         + &row;
     std::fs::write(fx.pins_file(), text).unwrap();
@@ -438,7 +429,7 @@ async fn all_fetches_every_matrix_row_and_shared_tools_once() {
 
     let all = e2e::tools::ensure_all(&fx.opts(), &pins).await.unwrap();
     let versions: Vec<String> = all.iter().map(|(v, _)| v.to_string()).collect();
-    assert_eq!(versions, [support::ISTIO, other]);
+    assert_eq!(versions, [testkit::ISTIO, other]);
     let (a, b) = (&all[0].1, &all[1].1);
     assert_eq!(
         (&a.kind, &a.helm, &a.metallb_manifest),
@@ -457,7 +448,7 @@ async fn staging_left_by_a_killed_run_is_never_used_and_is_cleaned_up() {
     // What a run killed mid-way leaves: a staging dir with a partial file, no install.
     let stale = fx.cache_dir().join(format!(
         ".tmp/kind-{}-{}-abc123/install",
-        support::KIND,
+        testkit::KIND,
         fx.platform
     ));
     std::fs::create_dir_all(&stale).unwrap();

@@ -32,7 +32,13 @@ pub fn run(args: TestArgs) -> Result<(), CliError> {
     if !has_nextest {
         return Err(CliError::NextestMissing);
     }
-    let status = Command::new(&cargo)
+    let mut nextest = Command::new(&cargo);
+    for (name, _) in std::env::vars_os() {
+        if set_by_cargo_run(&name) {
+            nextest.env_remove(name);
+        }
+    }
+    let status = nextest
         .current_dir(e2e::dirs::workspace_root())
         .args(["nextest", "run", "--workspace", "--profile", &args.profile])
         .args(&args.nextest_args)
@@ -46,4 +52,13 @@ pub fn run(args: TestArgs) -> Result<(), CliError> {
     } else {
         Err(CliError::SuiteFailed(status))
     }
+}
+
+/// What `cargo run` (so `cargo xtask`) sets for xtask, which a nested cargo must not inherit:
+/// a build script that reads one (ring 0.17's reads CARGO_MANIFEST_DIR and CARGO_PKG_NAME,
+/// CARGO_PKG_VERSION_*) sees another value than under a plain cargo call and reruns, and
+/// everything above it rebuilds, at every switch between `cargo xtask` and `cargo xtask test`.
+fn set_by_cargo_run(name: &std::ffi::OsStr) -> bool {
+    let name = name.to_string_lossy();
+    name.starts_with("CARGO_PKG_") || name == "CARGO_MANIFEST_DIR" || name == "CARGO_MANIFEST_PATH"
 }

@@ -97,7 +97,14 @@ pub(crate) struct Http {
 
 impl Http {
     pub(crate) fn new(settings: HttpSettings, progress: bool) -> Result<Self, ToolsError> {
+        // Mozilla's roots, compiled in: the same trust on every machine, whatever its CA store.
+        let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .map(|der| reqwest::Certificate::from_der(der))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ToolsError::HttpClient)?;
         let client = reqwest::Client::builder()
+            .tls_certs_only(roots)
             .connect_timeout(settings.connect_timeout)
             .user_agent(concat!("istio-mc-kind-e2e/", env!("CARGO_PKG_VERSION")))
             .build()

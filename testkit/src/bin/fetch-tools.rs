@@ -2,7 +2,8 @@
 //! real concurrent processes against one cache.
 //!
 //! Usage: fetch-tools --pins FILE --cache-dir DIR [--mirror URL] [--istio VER]
-//! Prints `name=path` per tool; exits 1 with the error on stderr.
+//! Prints `name=path` per tool; logs e2e's info messages (e.g. waiting for another run's
+//! lock) on stderr; exits 1 with the error on stderr.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,6 +12,13 @@ use e2e::pins::{Pins, Platform};
 use e2e::tools::{FetchOptions, Mirror};
 
 fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn,e2e=info"))
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .without_time()
+        .with_target(false)
+        .init();
     match run() {
         Ok(out) => {
             print!("{out}");

@@ -1,12 +1,13 @@
 //! A small HTTP/1.1 server on 127.0.0.1 for download tests: serves generated files, answers
-//! 404 for anything else, and can drop a connection mid-body, stall, or serve slowly. It
-//! counts the requests per path so tests can tell a download from a cache hit.
+//! 404 for anything else, and can drop a connection mid-body, stall, or hold an answer until
+//! the test opens a [`Gate`]. It counts the requests per path so tests can tell a download
+//! from a cache hit, and wait for a request to arrive instead of sleeping.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -26,11 +27,43 @@ pub enum Behaviour {
     StallMidBody(Arc<Vec<u8>>),
     /// Answers with this status and a short body, every time.
     Status(u16),
-    /// Waits before sending the body.
-    Slow {
+    /// Waits until the gate is open, then serves the body.
+    Gated {
         body: Arc<Vec<u8>>,
-        delay: Duration,
+        gate: Gate,
     },
+}
+
+/// Holds [`Behaviour::Gated`] answers until the test opens it, so a test can make something
+/// happen while a download is in flight instead of hoping it overlaps.
+#[derive(Clone, Default)]
+pub struct Gate(Arc<(Mutex<bool>, Condvar)>);
+
+impl Gate {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Lets every held answer, and every later one, through.
+    pub fn open(&self) {
+        let (open, changed) = &*self.0;
+        *open.lock().unwrap() = true;
+        changed.notify_all();
+    }
+
+    /// Waits for the gate, at most [`HOLD_LIMIT`] or until the server stops; true if it opened.
+    fn pass(&self, stopped: &AtomicBool) -> bool {
+        let (open, changed) = &*self.0;
+        let start = Instant::now();
+        let mut is_open = open.lock().unwrap();
+        while !*is_open && !stopped.load(Ordering::SeqCst) && start.elapsed() < HOLD_LIMIT {
+            is_open = changed
+                .wait_timeout(is_open, Duration::from_millis(20))
+                .unwrap()
+                .0;
+        }
+        *is_open
+    }
 }
 
 #[derive(Default)]
@@ -39,21 +72,28 @@ struct State {
     hits: HashMap<String, usize>,
 }
 
+/// The state, and a signal for each request counted.
+type Shared = Arc<(Mutex<State>, Condvar)>;
+
 pub struct TestServer {
     addr: SocketAddr,
-    state: Arc<Mutex<State>>,
+    state: Shared,
     stopped: Arc<AtomicBool>,
     accept: Option<JoinHandle<()>>,
 }
 
-/// How long a stalled connection is held at most (the tests time out long before).
-const STALL_LIMIT: Duration = Duration::from_secs(20);
+/// How long a stalled or gated connection is held at most (the tests time out long before).
+pub const HOLD_LIMIT: Duration = Duration::from_secs(20);
+
+/// How long [`TestServer::wait_for_hits`] waits before it fails the test: far longer than
+/// any request takes, so reaching it means the request is never coming.
+const WAIT_LIMIT: Duration = Duration::from_secs(60);
 
 impl TestServer {
     pub fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         let addr = listener.local_addr().unwrap();
-        let state = Arc::new(Mutex::new(State::default()));
+        let state: Shared = Arc::default();
         let stopped = Arc::new(AtomicBool::new(false));
         let accept = {
             let (state, stopped) = (state.clone(), stopped.clone());
@@ -81,12 +121,12 @@ impl TestServer {
         format!("http://{}", self.addr)
     }
 
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.0.lock().unwrap()
+    }
+
     pub fn route(&self, path: &str, behaviour: Behaviour) {
-        self.state
-            .lock()
-            .unwrap()
-            .routes
-            .insert(path.to_owned(), behaviour);
+        self.state().routes.insert(path.to_owned(), behaviour);
     }
 
     pub fn serve(&self, path: &str, body: Vec<u8>) {
@@ -94,23 +134,36 @@ impl TestServer {
     }
 
     pub fn forget(&self, path: &str) {
-        self.state.lock().unwrap().routes.remove(path);
+        self.state().routes.remove(path);
     }
 
     /// Requests for `path` so far.
     pub fn hits(&self, path: &str) -> usize {
-        self.state
-            .lock()
-            .unwrap()
-            .hits
-            .get(path)
-            .copied()
-            .unwrap_or(0)
+        self.state().hits.get(path).copied().unwrap_or(0)
     }
 
     /// Requests for any path so far.
     pub fn total_hits(&self) -> usize {
-        self.state.lock().unwrap().hits.values().sum()
+        self.state().hits.values().sum()
+    }
+
+    /// Blocks until `path` has had `n` requests; panics if that never happens.
+    pub fn wait_for_hits(&self, path: &str, n: usize) {
+        let (state, counted) = &*self.state;
+        let start = Instant::now();
+        let mut state = state.lock().unwrap();
+        while state.hits.get(path).copied().unwrap_or(0) < n {
+            if start.elapsed() > WAIT_LIMIT {
+                panic!(
+                    "{path} never got {n} request(s) (gave up after {WAIT_LIMIT:?}): {:?}",
+                    state.hits
+                );
+            }
+            state = counted
+                .wait_timeout(state, Duration::from_millis(50))
+                .unwrap()
+                .0;
+        }
     }
 
     /// Closes the port: later connections are refused.
@@ -134,13 +187,15 @@ impl Drop for TestServer {
     }
 }
 
-fn handle(mut stream: TcpStream, state: &Mutex<State>, stopped: &AtomicBool) {
+fn handle(mut stream: TcpStream, shared: &Shared, stopped: &AtomicBool) {
     let Some(path) = read_request_path(&mut stream) else {
         return;
     };
+    let (state, counted) = &**shared;
     let behaviour = {
         let mut state = state.lock().unwrap();
         *state.hits.entry(path.clone()).or_default() += 1;
+        counted.notify_all();
         let behaviour = state.routes.get(&path).cloned();
         if let Some(Behaviour::DropMidBody { body, times }) = &behaviour
             && *times > 0
@@ -176,16 +231,19 @@ fn handle(mut stream: TcpStream, state: &Mutex<State>, stopped: &AtomicBool) {
         Some(Behaviour::Status(code)) => {
             respond(&mut stream, &format!("{code} Status"), b"failed\n")
         }
-        Some(Behaviour::Slow { body, delay }) => {
-            std::thread::sleep(delay);
-            respond(&mut stream, "200 OK", &body)
+        Some(Behaviour::Gated { body, gate }) => {
+            if gate.pass(stopped) {
+                respond(&mut stream, "200 OK", &body)
+            } else {
+                stream.shutdown(Shutdown::Both)
+            }
         }
     };
 }
 
 fn hold(stopped: &AtomicBool) {
     let start = Instant::now();
-    while !stopped.load(Ordering::SeqCst) && start.elapsed() < STALL_LIMIT {
+    while !stopped.load(Ordering::SeqCst) && start.elapsed() < HOLD_LIMIT {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
