@@ -11,6 +11,7 @@ use crate::cluster::DockerError;
 use crate::config::ConfigError;
 use crate::net::NetError;
 use crate::pins::{PinsError, UnknownIstioVersion};
+use crate::probe::ProbeError;
 use crate::render::{RenderError, WriteError};
 use crate::tools::ToolsError;
 
@@ -49,6 +50,8 @@ pub enum Error {
     Write(#[from] WriteError),
     #[error(transparent)]
     Docker(#[from] DockerError),
+    #[error(transparent)]
+    Probe(#[from] ProbeError),
 }
 
 impl Error {
@@ -63,6 +66,7 @@ impl Error {
             Error::Render(e) => e.kind(),
             Error::Write(e) => e.kind(),
             Error::Docker(e) => e.kind(),
+            Error::Probe(e) => e.kind(),
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod fsx;
 pub mod names;
 pub mod net;
 pub mod pins;
+pub mod probe;
 pub mod render;
 pub mod tools;
 mod validated;

@@ -127,7 +127,8 @@ fn library_hint(error: &Error) -> Option<String> {
         Error::Render(RenderError::Topology(_) | RenderError::MissingInput { .. })
         | Error::Pins(_)
         | Error::UnknownIstioVersion(_)
-        | Error::Config(_) => None,
+        | Error::Config(_)
+        | Error::Probe(_) => None,
     }
 }
 
