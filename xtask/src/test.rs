@@ -56,7 +56,7 @@ pub fn run(args: TestArgs) -> Result<(), CliError> {
 
 /// The exit codes with which cargo-nextest refuses what it was asked before running a
 /// test, so the fix is in the arguments or the nextest config: clap's usage error (2,
-/// `USAGE_CODE` in clap_builder), and from `NextestExitCode`
+/// `USAGE_CODE` in clap-rs/clap:clap_builder/src/util/mod.rs), and from `NextestExitCode`
 /// (nextest-rs/nextest@cargo-nextest-0.9.143:nextest-metadata/src/exit_codes.rs)
 /// NO_TESTS_RUN (4, a filter that selects nothing), REQUIRED_VERSION_NOT_MET (92),
 /// INVALID_FILTERSET (94), EXPERIMENTAL_FEATURE_NOT_ENABLED (95) and SETUP_ERROR (96, e.g.

@@ -8,6 +8,7 @@ fn xtask(args: &[&str], state_dir: &Path) -> Output {
         .args(args)
         .env("MESH_STATE_DIR", state_dir)
         .env_remove("GITHUB_ACTIONS")
+        .env_remove("MESH_PINS")
         .output()
         .unwrap()
 }
@@ -228,6 +229,7 @@ fn xtask_with_open_umask(args: &[&str], state_dir: &Path) -> Output {
         .args(args)
         .env("MESH_STATE_DIR", state_dir)
         .env_remove("GITHUB_ACTIONS")
+        .env_remove("MESH_PINS")
         .output()
         .unwrap()
 }

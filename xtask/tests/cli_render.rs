@@ -9,6 +9,7 @@ fn xtask(args: &[&str], state_dir: &Path) -> Output {
         .args(args)
         .env("MESH_STATE_DIR", state_dir)
         .env_remove("GITHUB_ACTIONS")
+        .env_remove("MESH_PINS")
         .output()
         .unwrap()
 }
@@ -139,6 +140,7 @@ fn folders_holding_secrets_are_private_whatever_the_umask() {
         .arg(env!("CARGO_BIN_EXE_xtask"))
         .args(["render", "--out", out.to_str().unwrap()])
         .env("MESH_STATE_DIR", state.path())
+        .env_remove("MESH_PINS")
         .output()
         .unwrap();
     assert!(run.status.success(), "{:?}", text(&run));
