@@ -171,3 +171,20 @@ fn an_unreadable_certs_directory_is_an_error_naming_it() {
     assert!(!stdout.contains("PLACEHOLDER"), "{stdout}");
     assert!(!state.path().join("rendered").exists());
 }
+
+#[test]
+fn an_existing_open_out_is_replaced_by_a_private_one() {
+    use std::os::unix::fs::PermissionsExt;
+    // `render` swaps in a whole new directory, so an open `--out` does not stay open (and
+    // needs no warning, unlike `certs --out`, which keeps the directory it is given).
+    let state = tempfile::tempdir().unwrap();
+    let out = state.path().join("open");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = xtask(&["render", "--out", out.to_str().unwrap()], state.path());
+    let (stdout, err) = text(&run);
+    assert!(run.status.success(), "{stdout}{err}");
+    assert!(!err.contains("warning"), "{err}");
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o700);
+}
