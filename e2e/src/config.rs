@@ -60,13 +60,117 @@ validated_string!(
     };
 );
 
+/// The two subnets of a cluster, and what kubeadm (which kind runs to make each node)
+/// accepts for each, from `ValidateNetworking` in
+/// kubernetes/kubernetes:cmd/kubeadm/app/apis/kubeadm/validation/validation.go:
+///
+/// - Pods: kube-controller-manager gives each node a /24 of the pod subnet
+///   (`node-cidr-mask-size-ipv4` defaults to 24, `getClusterNodeMask`; kind sets no other,
+///   kubernetes-sigs/kind@v0.31.0:pkg/cluster/internal/kubeadm/config.go), and kubeadm
+///   refuses a pod subnet smaller than one node's range or more than 16 bits larger
+///   (`ValidatePodSubnetNodeMask`, `PodSubnetNodeMaskMaxDiff`): /8 to /24. Our clusters
+///   have one node, so a /24 is enough.
+/// - Services: at least 10 addresses, since the cluster DNS Service takes the tenth
+///   (`MinimumAddressesInServiceSubnet`), and at most 20 host bits
+///   (`MaximumBitsForServiceSubnet`): /12 to /28.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Subnet {
+    Pod,
+    Service,
+}
+
+impl Subnet {
+    fn field(self) -> &'static str {
+        match self {
+            Subnet::Pod => "pod_subnet",
+            Subnet::Service => "service_subnet",
+        }
+    }
+
+    /// The longest and shortest prefix kubeadm accepts.
+    fn prefix_range(self) -> (u8, u8) {
+        match self {
+            Subnet::Pod => (NODE_POD_PREFIX, NODE_POD_PREFIX - 16),
+            Subnet::Service => (28, 12),
+        }
+    }
+
+    /// Reads one subnet as the topology file writes it.
+    fn parse(self, text: &str) -> Result<Ipv4Net, String> {
+        let field = self.field();
+        if text.contains(':') {
+            return Err(format!(
+                "{field} {text} is an IPv6 subnet; clusters here are IPv4 only (the kind \
+                 network, the MetalLB pools and the east-west gateways' addresses are IPv4): \
+                 use an IPv4 CIDR such as 10.10.0.0/16"
+            ));
+        }
+        let net: Ipv4Net = text
+            .parse()
+            .map_err(|_| format!("{field} `{text}` is not an IPv4 CIDR such as 10.10.0.0/16"))?;
+        self.check(net)?;
+        Ok(net)
+    }
+
+    /// What a parsed subnet must also be: a network address, of a size kubeadm accepts.
+    fn check(self, net: Ipv4Net) -> Result<(), String> {
+        let field = self.field();
+        if net.addr() != net.network() {
+            return Err(format!(
+                "{field} {net} has host bits set; the network is {}: write that",
+                net.trunc()
+            ));
+        }
+        let (longest, shortest) = self.prefix_range();
+        let prefix = net.prefix_len();
+        match self {
+            Subnet::Pod if prefix > longest => Err(format!(
+                "{field} {net} is smaller than the /{longest} the node's pods get from \
+                 kube-controller-manager, which kubeadm refuses: use a /{longest} or larger \
+                 (the default topology uses /16)"
+            )),
+            Subnet::Service if prefix > longest => Err(format!(
+                "{field} {net} has {} addresses; kubeadm needs at least 10 (the cluster DNS \
+                 Service takes the tenth): use a /{longest} or larger (the default topology \
+                 uses /24)",
+                1u64 << (32 - prefix)
+            )),
+            _ if prefix < shortest => Err(format!(
+                "{field} {net} is larger than kubeadm accepts: use a /{shortest} or smaller"
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The prefix of the pod range kube-controller-manager gives each node by default
+/// (`defaultNodeMaskCIDRIPv4` in kubeadm's validation, the flag's default in
+/// kube-controller-manager).
+const NODE_POD_PREFIX: u8 = 24;
+
+fn pod_subnet<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Ipv4Net, D::Error> {
+    Subnet::Pod
+        .parse(&String::deserialize(d)?)
+        .map_err(serde::de::Error::custom)
+}
+
+fn service_subnet<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Ipv4Net, D::Error> {
+    Subnet::Service
+        .parse(&String::deserialize(d)?)
+        .map_err(serde::de::Error::custom)
+}
+
 /// One cluster of the topology.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterConfig {
     pub name: ClusterName,
     pub network: NetworkName,
+    /// Checked as it is read ([`Subnet`]); [`Topology::validate`] checks it again for a
+    /// topology built in code.
+    #[serde(deserialize_with = "pod_subnet")]
     pub pod_subnet: Ipv4Net,
+    #[serde(deserialize_with = "service_subnet")]
     pub service_subnet: Ipv4Net,
     /// helloworld versions deployed in this cluster (the Service and the curl client run
     /// in every cluster regardless).
@@ -107,15 +211,23 @@ impl Default for Topology {
 /// A topology that cannot be used, with the field and the fix.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read topology file {}: {source}", path.display())]
+    #[error("cannot read topology file {}", path.display())]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
     #[error("{}: {message}", path.display())]
     Parse { path: PathBuf, message: String },
-    #[error("invalid topology: {field}: {message}")]
-    Invalid { field: String, message: String },
+    #[error(
+        "{}invalid topology: {field}: {message}",
+        path.as_ref().map(|p| format!("{}: ", p.display())).unwrap_or_default()
+    )]
+    Invalid {
+        /// The file the topology came from; `None` for one built in code.
+        path: Option<PathBuf>,
+        field: String,
+        message: String,
+    },
 }
 
 impl ConfigError {
@@ -130,8 +242,26 @@ impl ConfigError {
 
     fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         ConfigError::Invalid {
+            path: None,
             field: field.into(),
             message: message.into(),
+        }
+    }
+
+    /// Names `file` as where the topology came from, for a rule that involves more than
+    /// one value (a single bad value is already reported at its line).
+    pub fn in_file(self, file: &Path) -> Self {
+        match self {
+            ConfigError::Invalid {
+                path: None,
+                field,
+                message,
+            } => ConfigError::Invalid {
+                path: Some(file.to_owned()),
+                field,
+                message,
+            },
+            other => other,
         }
     }
 }
@@ -173,12 +303,23 @@ impl Topology {
             mesh_id: file.mesh_id.unwrap_or(default.mesh_id),
             clusters: file.clusters.unwrap_or(default.clusters),
         };
-        topology.validate()?;
+        topology.validate().map_err(|e| e.in_file(path))?;
         Ok(topology)
     }
 
-    /// Checks the rules that involve more than one field.
+    /// Checks the rules that involve more than one field, and each subnet again (a
+    /// topology built in code has not been through the file's checks).
     pub fn validate(&self) -> Result<(), ConfigError> {
+        for c in &self.clusters {
+            for (kind, subnet) in [
+                (Subnet::Pod, c.pod_subnet),
+                (Subnet::Service, c.service_subnet),
+            ] {
+                kind.check(subnet).map_err(|message| {
+                    ConfigError::invalid(format!("clusters[{}].{}", c.name, kind.field()), message)
+                })?;
+            }
+        }
         if self.clusters.len() < 2 {
             return Err(ConfigError::invalid(
                 "clusters",
@@ -442,7 +583,7 @@ helloworld = [{apps2}]
         let text = "[[clusters]]\nname = \"a\"\nnetwork = \"n\"\npod_subnet = \"10.10.0.0/16\"\nservice_subnet = \"10.255.10.0/24\"\nhelloworld = [\"v1\"]\n";
         assert_eq!(
             message(parse(text)),
-            "invalid topology: clusters: a multicluster mesh needs at least two clusters, found 1; add a [[clusters]] entry"
+            "topology.toml: invalid topology: clusters: a multicluster mesh needs at least two clusters, found 1; add a [[clusters]] entry"
         );
     }
 
@@ -457,7 +598,7 @@ helloworld = [{apps2}]
         );
         assert_eq!(
             message(parse(&text)),
-            "invalid topology: clusters.name: cluster name `cluster1` is used twice; give each cluster its own name"
+            "topology.toml: invalid topology: clusters.name: cluster name `cluster1` is used twice; give each cluster its own name"
         );
     }
 
@@ -471,7 +612,7 @@ helloworld = [{apps2}]
             r#""v2""#,
         );
         let msg = message(parse(&text));
-        assert!(msg.starts_with("invalid topology: clusters.network: clusters `cluster1` and `cluster2` are both on network `network1`"), "{msg}");
+        assert!(msg.starts_with("topology.toml: invalid topology: clusters.network: clusters `cluster1` and `cluster2` are both on network `network1`"), "{msg}");
     }
 
     #[test]
@@ -534,7 +675,7 @@ helloworld = [{apps2}]
         );
         assert_eq!(
             message(parse(&text)),
-            "invalid topology: clusters[cluster2].pod_subnet: 10.10.128.0/17 overlaps clusters[cluster1].pod_subnet (10.10.0.0/16); give every pod and service subnet its own range"
+            "topology.toml: invalid topology: clusters[cluster2].pod_subnet: 10.10.128.0/17 overlaps clusters[cluster1].pod_subnet (10.10.0.0/16); give every pod and service subnet its own range"
         );
     }
 
@@ -568,7 +709,7 @@ helloworld = [{apps2}]
             .replace(r#"helloworld = ["v2"]"#, "helloworld = []");
         assert_eq!(
             message(parse(&text)),
-            "invalid topology: clusters.helloworld: no cluster runs a helloworld version; list at least one, e.g. helloworld = [\"v1\"]"
+            "topology.toml: invalid topology: clusters.helloworld: no cluster runs a helloworld version; list at least one, e.g. helloworld = [\"v1\"]"
         );
     }
 
@@ -604,6 +745,113 @@ helloworld = [{apps2}]
         );
         let msg = message(parse(&text));
         assert!(msg.contains("unknown field `podSubnet`"), "{msg}");
+    }
+
+    #[test]
+    fn rule_subnets_have_no_host_bits() {
+        for (pod, svc, field, wanted) in [
+            (
+                "10.20.0.1/16",
+                "10.255.20.0/24",
+                "pod_subnet",
+                "10.20.0.0/16",
+            ),
+            (
+                "10.20.0.0/16",
+                "10.255.20.7/24",
+                "service_subnet",
+                "10.255.20.0/24",
+            ),
+        ] {
+            let msg = message(parse(&two_clusters(
+                "cluster2", "network2", pod, svc, r#""v2""#,
+            )));
+            assert!(msg.starts_with("topology.toml:"), "names the file: {msg}");
+            assert!(msg.contains(field), "names the field: {msg}");
+            assert!(
+                msg.contains(&format!("has host bits set; the network is {wanted}")),
+                "{msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn rule_subnets_fit_what_kubeadm_accepts() {
+        for (pod, svc, wanted) in [
+            (
+                "10.20.0.0/25",
+                "10.255.20.0/24",
+                "pod_subnet 10.20.0.0/25 is smaller than the /24 the node's pods get",
+            ),
+            (
+                "10.0.0.0/7",
+                "10.255.20.0/24",
+                "pod_subnet 10.0.0.0/7 is larger than",
+            ),
+            (
+                "10.20.0.0/16",
+                "10.255.20.0/29",
+                "service_subnet 10.255.20.0/29 has 8 addresses",
+            ),
+            (
+                "10.20.0.0/16",
+                "10.224.0.0/11",
+                "service_subnet 10.224.0.0/11 is larger than",
+            ),
+        ] {
+            let msg = message(parse(&two_clusters(
+                "cluster2", "network2", pod, svc, r#""v2""#,
+            )));
+            assert!(msg.contains(wanted), "{wanted:?} in {msg}");
+            assert!(msg.starts_with("topology.toml:"), "names the file: {msg}");
+        }
+        // The limits themselves are fine.
+        for (pod, svc) in [
+            ("10.20.0.0/24", "10.255.20.0/28"),
+            ("20.0.0.0/8", "172.16.0.0/12"),
+        ] {
+            parse(&two_clusters("cluster2", "network2", pod, svc, r#""v2""#)).unwrap();
+        }
+    }
+
+    #[test]
+    fn rule_ipv6_is_refused_in_words() {
+        let text = two_clusters(
+            "cluster2",
+            "network2",
+            "fd00:10:244::/56",
+            "10.255.20.0/24",
+            r#""v2""#,
+        );
+        let msg = message(parse(&text));
+        assert!(msg.contains("IPv4 only"), "{msg}");
+        assert!(msg.contains("fd00:10:244::/56"), "{msg}");
+        assert!(msg.starts_with("topology.toml:"), "{msg}");
+    }
+
+    #[test]
+    fn rules_across_clusters_name_the_file() {
+        let text = two_clusters(
+            "cluster1",
+            "network2",
+            "10.20.0.0/16",
+            "10.255.20.0/24",
+            r#""v2""#,
+        );
+        let msg = message(parse(&text));
+        assert!(
+            msg.starts_with("topology.toml: invalid topology: clusters.name:"),
+            "{msg}"
+        );
+        // Built in code, there is no file to name.
+        let mut t = Topology::default();
+        t.clusters[1].name = "cluster1".parse().unwrap();
+        assert!(
+            t.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("invalid topology: clusters.name:")
+        );
     }
 
     fn pins() -> crate::pins::Pins {

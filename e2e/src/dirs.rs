@@ -11,6 +11,9 @@ pub const PROJECT: &str = "istio-mc-kind";
 pub const STATE_DIR_ENV: &str = "MESH_STATE_DIR";
 /// Overrides the tool cache (default `$XDG_CACHE_HOME/istio-mc-kind`).
 pub const CACHE_DIR_ENV: &str = "MESH_CACHE_DIR";
+/// Overrides the pins file (default `versions.toml` in the checkout): to try a new release
+/// before committing it, or to point a run at fixture pins.
+pub const PINS_ENV: &str = "MESH_PINS";
 
 /// The top of the checkout, found from this crate's own location so that `cargo xtask`
 /// works from any directory.
@@ -21,9 +24,25 @@ pub fn workspace_root() -> PathBuf {
         .to_owned()
 }
 
-/// The pins file of this checkout.
-pub fn pins_file() -> PathBuf {
+/// The pins file checked in with this checkout.
+pub fn checkout_pins_file() -> PathBuf {
     workspace_root().join(crate::pins::FILE_NAME)
+}
+
+/// The pins file a run reads, and writes recorded checksums back to: `explicit` (the
+/// front end's choice), else `MESH_PINS`, else the checkout's.
+pub fn pins_file(explicit: Option<&Path>) -> PathBuf {
+    pins_file_from(
+        explicit.map(Path::to_owned),
+        std::env::var_os(PINS_ENV).map(PathBuf::from),
+    )
+}
+
+fn pins_file_from(explicit: Option<PathBuf>, env: Option<PathBuf>) -> PathBuf {
+    let given = |p: Option<PathBuf>| p.filter(|p| !p.as_os_str().is_empty());
+    given(explicit)
+        .or_else(|| given(env))
+        .unwrap_or_else(checkout_pins_file)
 }
 
 /// Everything a run writes: kubeconfigs, certificates, rendered files, `state.json`.
@@ -109,6 +128,25 @@ mod tests {
             cache_dir_from(None, None, None, false)
                 .unwrap_err()
                 .contains("HOME is not set")
+        );
+    }
+
+    #[test]
+    fn pins_file_precedence() {
+        let p = |s: &str| Some(PathBuf::from(s));
+        assert_eq!(
+            pins_file_from(p("/a.toml"), p("/b.toml")),
+            PathBuf::from("/a.toml")
+        );
+        assert_eq!(pins_file_from(None, p("/b.toml")), PathBuf::from("/b.toml"));
+        assert_eq!(
+            pins_file_from(p(""), p("/b.toml")),
+            PathBuf::from("/b.toml")
+        );
+        assert_eq!(pins_file_from(None, p("")), checkout_pins_file());
+        assert_eq!(
+            pins_file_from(None, None),
+            workspace_root().join("versions.toml")
         );
     }
 

@@ -5,8 +5,15 @@
 
 use std::fs::{self, File, Permissions, TryLockError};
 use std::io::{self, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+
+/// Names of what the writers below stage beside their target: [`write_atomic`]'s temp
+/// files, [`replace_dir`]'s set-aside directories, and [`StagedDir`]s (`.<target>.new-…`).
+/// A run killed mid-write leaves them behind; [`remove_leftovers`] clears them.
+pub const TEMP_FILE_PREFIX: &str = ".tmp-";
+const ASIDE_PREFIX: &str = ".old-";
+const STAGED_INFIX: &str = ".new-";
 
 /// A file-system step that failed: what was being done, to which path, and why.
 #[derive(Debug, thiserror::Error)]
@@ -43,7 +50,7 @@ fn parent_of(path: &Path) -> &Path {
 pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), FsError> {
     let dir = parent_of(path);
     let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
+        .prefix(TEMP_FILE_PREFIX)
         .tempfile_in(dir)
         .map_err(FsError::during("create a temp file in", dir))?;
     let written = (|| {
@@ -71,6 +78,51 @@ pub fn create_private_dir(dir: &Path) -> Result<(), FsError> {
         }
     }
     Ok(())
+}
+
+/// The first of `path` and its ancestors that exists, if it is not a directory: no
+/// directory can be made at `path` then, and the caller can name the file in the way.
+pub fn file_in_the_way(path: &Path) -> Option<PathBuf> {
+    let existing = path
+        .ancestors()
+        .filter(|a| !a.as_os_str().is_empty())
+        .find(|a| a.symlink_metadata().is_ok())?;
+    (!existing.is_dir()).then(|| existing.to_owned())
+}
+
+/// What a killed [`write_atomic`], [`replace_dir`] or [`StagedDir`] left in `dir` (temp
+/// files, set-aside and staged directories, by their names), removed; returns what was
+/// removed. Only for a directory whose writers are serialised by a [`lock`] the caller
+/// holds: anything staged there then belongs to a run that is gone.
+pub fn remove_leftovers(dir: &Path) -> Result<Vec<PathBuf>, FsError> {
+    let mut removed = Vec::new();
+    for entry in fs::read_dir(dir).map_err(FsError::during("list", dir))? {
+        let entry = entry.map_err(FsError::during("list", dir))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let ours = name.starts_with(TEMP_FILE_PREFIX)
+            || name.starts_with(ASIDE_PREFIX)
+            || (name.starts_with('.') && name.contains(STAGED_INFIX));
+        if !ours {
+            continue;
+        }
+        let path = entry.path();
+        let is_dir = entry
+            .file_type()
+            .map_err(FsError::during("inspect", &path))?
+            .is_dir();
+        if is_dir {
+            fs::remove_dir_all(&path)
+        } else {
+            fs::remove_file(&path)
+        }
+        .map_err(FsError::during("remove", &path))?;
+        removed.push(path);
+    }
+    if !removed.is_empty() {
+        sync_dir(dir)?;
+    }
+    Ok(removed)
 }
 
 /// Creates the directory `dir` (its parent must exist) with `mode`, whatever the umask.
@@ -104,7 +156,7 @@ impl StagedDir {
             .file_name()
             .map_or_else(|| "dir".into(), |n| n.to_string_lossy());
         let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}.new-"))
+            .prefix(&format!(".{name}{STAGED_INFIX}"))
             .tempdir_in(parent)
             .map_err(FsError::during("create a temp directory in", parent))?;
         fs::set_permissions(tmp.path(), Permissions::from_mode(mode))
@@ -135,7 +187,7 @@ pub fn replace_dir(staged: &Path, target: &Path) -> Result<(), FsError> {
     // The old directory goes inside a temp directory, so it is removed when that is dropped.
     let aside = if target.exists() {
         let aside = tempfile::Builder::new()
-            .prefix(".old-")
+            .prefix(ASIDE_PREFIX)
             .tempdir_in(parent)
             .map_err(FsError::during("create a temp directory in", parent))?;
         fs::rename(target, aside.path().join("previous"))
@@ -169,13 +221,26 @@ impl FileLock {
     }
 }
 
+/// Opens the lock file, creating it owner-only (0600) whatever the umask. One that exists
+/// keeps its mode: it may be another user's.
 fn open_lock_file(path: &Path) -> Result<File, FsError> {
-    File::options()
-        .create(true)
-        .truncate(false)
+    let created = File::options()
         .write(true)
-        .open(path)
-        .map_err(FsError::during("open the lock file", path))
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
+    match created {
+        Ok(file) => {
+            file.set_permissions(Permissions::from_mode(0o600))
+                .map_err(FsError::during("set the mode of", path))?;
+            Ok(file)
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            File::options().write(true).open(path)
+        }
+        Err(e) => Err(e),
+    }
+    .map_err(FsError::during("open the lock file", path))
 }
 
 /// Takes the lock without waiting, if it is free.
@@ -310,6 +375,52 @@ mod tests {
         fs::write(staged.path().join("f"), "x").unwrap();
         drop(staged);
         assert!(names(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_file_in_the_way_is_found_at_or_above_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        fs::write(&file, "x").unwrap();
+        assert_eq!(file_in_the_way(&file), Some(file.clone()));
+        assert_eq!(file_in_the_way(&file.join("a/b")), Some(file.clone()));
+        assert_eq!(file_in_the_way(&dir.path().join("new/dir")), None);
+        assert_eq!(file_in_the_way(dir.path()), None);
+        assert_eq!(file_in_the_way(Path::new("relative/new")), None);
+    }
+
+    #[test]
+    fn leftovers_of_the_writers_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let keep = ["out", ".lock", "notes.tmp-1", ".hidden"];
+        for name in keep {
+            fs::write(dir.path().join(name), "keep").unwrap();
+        }
+        fs::write(dir.path().join(".tmp-AbC123"), "half").unwrap();
+        for staged in [".out.new-XyZ987", ".old-Qw3rty"] {
+            fs::create_dir_all(dir.path().join(staged).join("inner")).unwrap();
+        }
+        let mut removed: Vec<_> = remove_leftovers(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        removed.sort();
+        assert_eq!(removed, [".old-Qw3rty", ".out.new-XyZ987", ".tmp-AbC123"]);
+        let mut left = keep.to_vec();
+        left.sort();
+        assert_eq!(names(dir.path()), left);
+    }
+
+    #[test]
+    fn a_new_lock_file_is_private_and_an_old_one_keeps_its_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".lock");
+        drop(lock(&path, || ()).unwrap());
+        assert_eq!(mode(&path), 0o600);
+        fs::set_permissions(&path, Permissions::from_mode(0o640)).unwrap();
+        drop(lock(&path, || ()).unwrap());
+        assert_eq!(mode(&path), 0o640);
     }
 
     #[test]

@@ -192,6 +192,11 @@ fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
+/// Makes `path` owner-only, as a key must be to be read at all.
+fn private(path: &Path) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
 // ---------------------------------------------------------------- chains
 
 #[test]
@@ -587,6 +592,7 @@ fn foreign_intermediate_is_refused() {
     for (path, text) in tree(&other_out.join("cluster1")) {
         std::fs::write(files.dir().join(path), text).unwrap();
     }
+    private(&files.ca_key());
     let err = ensure_fails_unchanged(&out);
     match &err {
         CertsError::NotSignedByRoot {
@@ -617,6 +623,7 @@ fn expired_root_is_refused() {
         .unwrap();
     std::fs::write(layout.root_cert(), cert.pem()).unwrap();
     std::fs::write(layout.root_key(), key.serialize_pem()).unwrap();
+    private(&layout.root_key());
     let err = ensure_fails_unchanged(&out);
     assert!(
         matches!(&err, CertsError::Expired { path, .. } if *path == layout.root_cert()),
@@ -664,6 +671,7 @@ fn a_certificate_where_a_key_belongs_is_refused() {
     let (_tmp, out, _) = ecdsa_set();
     let layout = CaLayout::new(&out);
     std::fs::copy(layout.root_cert(), layout.root_key()).unwrap();
+    private(&layout.root_key());
     let err = ensure_fails_unchanged(&out);
     assert!(
         matches!(&err, CertsError::Garbled { path, .. } if *path == layout.root_key()),
@@ -845,4 +853,198 @@ fn loader_returns_the_files_for_the_cacerts_secret() {
 fn reports_print_no_key_material() {
     let (_tmp, out, report) = ecdsa_set();
     assert_no_key_material(&format!("{report:?}"), &out);
+}
+
+// ---------------------------------------------------------------- hardening
+
+#[test]
+fn a_key_open_to_others_is_refused_not_reused() {
+    for (key, cluster, mode_bits) in [
+        ("root-key.pem", "cluster1", 0o644),
+        ("cluster2/ca-key.pem", "cluster2", 0o640),
+        ("cluster1/ca-key.pem", "cluster1", 0o604),
+    ] {
+        let (_tmp, out, _) = ecdsa_set();
+        let key = out.join(key);
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode_bits)).unwrap();
+        let err = ensure_fails_unchanged(&out);
+        assert!(
+            matches!(&err, CertsError::KeyOpenToOthers { path, mode } if *path == key && *mode == mode_bits),
+            "{err:?}"
+        );
+        assert_actionable(&err, &key, &out);
+        assert!(
+            err.to_string()
+                .contains(&format!("fix: chmod 600 {}", key.display())),
+            "{err}"
+        );
+        // Reading the set for a cacerts Secret refuses it too.
+        let err = certs::load_cluster(&out, &name(cluster)).unwrap_err();
+        assert!(matches!(err, CertsError::KeyOpenToOthers { .. }), "{err:?}");
+    }
+}
+
+/// What `write_atomic` leaves behind when the process dies before its rename: the content
+/// in a `.tmp-` file beside the target.
+fn orphan(dir: &Path, suffix: &str, content: &str, mode_bits: u32) -> PathBuf {
+    let path = dir.join(format!(".tmp-{suffix}"));
+    std::fs::write(&path, content).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode_bits)).unwrap();
+    path
+}
+
+/// A directory as a killed run leaves it: the root key renamed into place, the root
+/// certificate still in its temp file, a cluster's staging directory half-filled.
+fn killed_between_the_root_renames() -> (tempfile::TempDir, PathBuf, String, String) {
+    let (_done_tmp, done, _) = ecdsa_set();
+    let (tmp, out) = scratch();
+    std::fs::create_dir(&out).unwrap();
+    let key = read(&done.join("root-key.pem"));
+    let cert = read(&done.join("root-cert.pem"));
+    std::fs::write(out.join("root-key.pem"), &key).unwrap();
+    private(&out.join("root-key.pem"));
+    orphan(&out, "a1B2c3", &cert, 0o644);
+    // Another run's certificate, cut short too: not ours, never taken.
+    orphan(
+        &out,
+        "x9Y8z7",
+        &read(&done.join("cluster1/ca-cert.pem")),
+        0o644,
+    );
+    orphan(&out, "k0Ey00", "-----BEGIN PRIVATE KEY-----\nhalf", 0o600);
+    let staged = out.join(".cluster1.new-Q1w2E3");
+    std::fs::create_dir(&staged).unwrap();
+    std::fs::write(staged.join("ca-key.pem"), "half a key").unwrap();
+    (tmp, out, key, cert)
+}
+
+#[test]
+fn a_run_killed_between_the_root_renames_is_completed_not_regenerated() {
+    let (_tmp, out, key, cert) = killed_between_the_root_renames();
+    let report = certs::ensure(&out, &default_clusters(), ECDSA).unwrap();
+    assert_eq!(report.root, Outcome::Completed);
+    assert_eq!(read(&out.join("root-key.pem")), key, "the key is kept");
+    assert_eq!(
+        read(&out.join("root-cert.pem")),
+        cert,
+        "the orphaned certificate is used"
+    );
+    assert_eq!(mode(&out.join("root-cert.pem")), 0o644);
+    for c in &report.clusters {
+        assert_eq!(c.outcome, Outcome::Created);
+        assert_eq!(read(&c.dir.join("root-cert.pem")), cert);
+    }
+    let mut names: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            ".certs.lock",
+            "cluster1",
+            "cluster2",
+            "root-cert.pem",
+            "root-key.pem"
+        ],
+        "what the killed run left is cleaned up"
+    );
+    let again = certs::ensure(&out, &default_clusters(), ECDSA).unwrap();
+    assert_eq!(again.root, Outcome::Reused);
+}
+
+#[test]
+fn before_completion_reading_the_set_says_how_to_finish_it() {
+    let (_tmp, out, _, _) = killed_between_the_root_renames();
+    let before = tree(&out);
+    let err = certs::load_cluster(&out, &name("cluster1")).unwrap_err();
+    assert!(
+        matches!(&err, CertsError::RootUnfinished { cert, orphan } if *cert == out.join("root-cert.pem") && *orphan == out.join(".tmp-a1B2c3")),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), ErrorKind::BadInput);
+    assert_eq!(tree(&out), before, "reading changes nothing");
+}
+
+#[test]
+fn a_root_key_without_a_certificate_names_the_file_to_remove() {
+    let (_tmp, out, _, _) = killed_between_the_root_renames();
+    std::fs::remove_file(out.join(".tmp-a1B2c3")).unwrap();
+    let err = certs::ensure(&out, &default_clusters(), ECDSA).unwrap_err();
+    let key = out.join("root-key.pem");
+    assert!(
+        matches!(&err, CertsError::Missing { fix: Fix::Remove(path), .. } if *path == key),
+        "{err:?}"
+    );
+    assert_actionable(&err, &key, &out);
+    assert!(
+        err.to_string()
+            .contains(&format!("fix: remove {}", key.display())),
+        "{err}"
+    );
+    assert!(!out.join("cluster1").exists(), "nothing issued from it");
+}
+
+#[test]
+fn the_lock_file_is_private() {
+    let (_tmp, out, _) = ecdsa_set();
+    assert_eq!(mode(&out.join(LOCK_FILE)), 0o600);
+}
+
+#[test]
+fn an_out_dir_open_to_others_is_reported_and_kept() {
+    let (_tmp, out, report) = ecdsa_set();
+    assert_eq!(report.warnings, [], "a directory we create is private");
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o751)).unwrap();
+    let report = certs::ensure(&out, &default_clusters(), ECDSA).unwrap();
+    assert_eq!(
+        report.warnings,
+        [certs::Warning::OpenDir {
+            path: out.clone(),
+            mode: 0o751
+        }]
+    );
+    let text = report.warnings[0].to_string();
+    assert!(
+        text.contains(&format!("chmod 700 {}", out.display())),
+        "{text}"
+    );
+    assert_eq!(mode(&out), 0o751);
+}
+
+#[test]
+fn an_out_that_is_a_file_is_bad_input() {
+    let (tmp, out) = scratch();
+    std::fs::write(&out, "mine").unwrap();
+    for asked in [out.clone(), out.join("deeper")] {
+        let err = certs::ensure(&asked, &default_clusters(), ECDSA).unwrap_err();
+        assert!(
+            matches!(&err, CertsError::NotADirectory(path) if *path == out),
+            "{err:?}"
+        );
+        assert_eq!(err.kind(), ErrorKind::BadInput);
+    }
+    assert_eq!(read(&out), "mine");
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        1,
+        "nothing written beside it"
+    );
+}
+
+#[test]
+fn an_unreadable_certs_dir_is_an_error_naming_it() {
+    let (_tmp, out) = scratch();
+    // Cannot be opened even by root: a symlink to itself.
+    std::os::unix::fs::symlink(&out, &out).unwrap();
+    let err = certs::load_cluster(&out, &name("cluster1")).unwrap_err();
+    assert!(
+        matches!(&err, CertsError::Io { path, .. } if *path == out),
+        "not `not generated`: {err:?}"
+    );
+    assert!(
+        err.to_string().contains(&out.display().to_string()),
+        "{err}"
+    );
 }

@@ -23,7 +23,7 @@ fn root() -> PathBuf {
 }
 
 fn pins() -> Pins {
-    Pins::load(&e2e::dirs::pins_file()).unwrap()
+    Pins::load(&e2e::dirs::checkout_pins_file()).unwrap()
 }
 
 /// Test stand-ins for what `up` will learn from the running clusters: a container IP, a CA

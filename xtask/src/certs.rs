@@ -8,6 +8,7 @@ use e2e::certs::{self, EnsureOptions, KeyType, Outcome};
 use e2e::config::{ClusterName, Topology};
 
 use crate::error::{CliError, Doing};
+use crate::output;
 
 #[derive(Args)]
 pub struct CertsArgs {
@@ -52,46 +53,54 @@ pub fn run(args: CertsArgs) -> Result<(), CliError> {
         force: args.force,
     };
     if options.force {
-        println!(
+        output::print(format_args!(
             "--force: regenerating the root and every intermediate in {}; clusters already running need the new \
-             cacerts Secret and an istiod restart",
+             cacerts Secret and an istiod restart\n",
             out.display()
-        );
+        ))?;
     }
     let started = Instant::now();
     let report = certs::ensure(&out, &clusters, options)
         .doing(|| format!("cannot make the mesh's certificates in {}", out.display()))?;
+    for warning in &report.warnings {
+        output::say(format_args!("warning: {warning}"));
+    }
     let verb = |o: Outcome| match o {
         Outcome::Created => "created",
         Outcome::Reused => "reused",
         Outcome::Regenerated => "regenerated",
+        Outcome::Completed => "completed",
     };
-    println!(
-        "{:<12} {:<11} {}",
+    let mut text = format!(
+        "{:<12} {:<11} {}\n",
         "root CA",
         verb(report.root),
         report.root_cert.display()
     );
     for c in &report.clusters {
-        println!(
-            "{:<12} {:<11} {}/",
+        text.push_str(&format!(
+            "{:<12} {:<11} {}/\n",
             c.cluster.as_str(),
             verb(c.outcome),
             c.dir.display()
-        );
+        ));
     }
     let generated = std::iter::once(report.root)
         .chain(report.clusters.iter().map(|c| c.outcome))
-        .filter(|o| *o != Outcome::Reused)
+        .filter(|o| matches!(o, Outcome::Created | Outcome::Regenerated))
         .count();
     if generated > 0 {
-        println!(
-            "{generated} new {} key(s) in {:.1}s; private keys are mode 0600",
+        text.push_str(&format!(
+            "{generated} new {} key(s) in {:.1}s; private keys are mode 0600\n",
             options.key_type,
             started.elapsed().as_secs_f64()
+        ));
+    } else if report.root == Outcome::Completed {
+        text.push_str(
+            "no new key: the root a cut-short run made is in place, and every CA checks out\n",
         );
     } else {
-        println!("nothing to do: every CA exists and checks out");
+        text.push_str("nothing to do: every CA exists and checks out\n");
     }
-    Ok(())
+    output::print(text)
 }

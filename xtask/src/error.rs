@@ -33,12 +33,13 @@ pub enum CliError {
     #[error("{0}")]
     Usage(String),
     /// A subcommand whose issue is not done yet.
-    #[error(
-        "`cargo xtask {0}` is not built yet; the subcommands that work today are tools, certs, render, matrix and test"
-    )]
+    #[error("`cargo xtask {0}` is not built yet; `cargo xtask --help` lists what works today")]
     NotBuilt(&'static str),
     #[error("cargo-nextest is not installed")]
     NextestMissing,
+    /// cargo-nextest refused its arguments or its config before running anything.
+    #[error("cargo nextest refused to run the suite ({0}); its message is above")]
+    NextestRefused(ExitStatus),
     #[error("the offline suite failed ({0})")]
     SuiteFailed(ExitStatus),
     /// Something the CLI itself starts (a runtime, a process) did not start.
@@ -97,7 +98,7 @@ pub fn exit_code(err: &CliError) -> u8 {
             ErrorKind::Failed => 1,
             ErrorKind::Interrupted => 130,
         },
-        CliError::Usage(_) | CliError::NotBuilt(_) => 2,
+        CliError::Usage(_) | CliError::NotBuilt(_) | CliError::NextestRefused(_) => 2,
         CliError::NextestMissing | CliError::SuiteFailed(_) | CliError::Io { .. } => 1,
     }
 }
@@ -107,6 +108,9 @@ pub fn hint(err: &CliError) -> Option<String> {
     let text: &str = match err {
         CliError::Lib(error) | CliError::Doing { error, .. } => return library_hint(error),
         CliError::NextestMissing => "install it with: cargo install --locked cargo-nextest",
+        CliError::NextestRefused(_) => {
+            "the arguments after `--` go to `cargo nextest run`; its profiles are in .config/nextest.toml"
+        }
         CliError::Usage(_)
         | CliError::NotBuilt(_)
         | CliError::SuiteFailed(_)
@@ -169,7 +173,13 @@ fn certs_hint(e: &CertsError) -> Option<String> {
         CertsError::NotGenerated { .. } => {
             Some("run `cargo xtask certs` (with the same --out and --config)".into())
         }
-        CertsError::Io { .. } | CertsError::Generate { .. } => None,
+        CertsError::RootUnfinished { .. } => {
+            Some("run `cargo xtask certs` (with the same --out) to finish it".into())
+        }
+        CertsError::NotADirectory(_) => Some("pass a directory as --out".into()),
+        CertsError::Io { .. }
+        | CertsError::Generate { .. }
+        | CertsError::KeyOpenToOthers { .. } => None,
         CertsError::Garbled { fix, .. }
         | CertsError::Missing { fix, .. }
         | CertsError::KeyMismatch { fix, .. }
@@ -178,7 +188,7 @@ fn certs_hint(e: &CertsError) -> Option<String> {
         | CertsError::NotYetValid { fix, .. }
         | CertsError::NotCa { fix, .. }
         | CertsError::CopyMismatch { fix, .. } => Some(match fix {
-            Fix::Root => FORCE.into(),
+            Fix::Root | Fix::Remove(_) => FORCE.into(),
             Fix::Cluster(_) => {
                 format!("`cargo xtask certs` issues a deleted intermediate again; {FORCE}")
             }
@@ -293,5 +303,46 @@ mod tests {
             );
         }
         assert_eq!(hint(&CliError::NotBuilt("up")), None);
+    }
+
+    #[test]
+    fn no_message_repeats_its_cause() {
+        use std::error::Error as _;
+        let io = || std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let errors: Vec<CliError> = vec![
+            CertsError::Io {
+                action: "read",
+                path: PathBuf::from("/c/root-key.pem"),
+                source: io(),
+            }
+            .into(),
+            ConfigError::Read {
+                path: PathBuf::from("/t.toml"),
+                source: io(),
+            }
+            .into(),
+            PinsError::Read {
+                path: PathBuf::from("/versions.toml"),
+                source: io(),
+            }
+            .into(),
+            CliError::Io {
+                what: "write to stdout",
+                source: io(),
+            },
+        ];
+        for err in errors {
+            let mut parent = err.to_string();
+            let mut cause = err.source();
+            while let Some(c) = cause {
+                let text = c.to_string();
+                assert!(
+                    !parent.contains(&text),
+                    "{parent:?} repeats its cause {text:?}"
+                );
+                parent = text;
+                cause = c.source();
+            }
+        }
     }
 }

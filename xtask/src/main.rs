@@ -11,11 +11,11 @@ mod render;
 mod test;
 mod tools;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
-use e2e::pins::IstioVersion;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use e2e::pins::{IstioVersion, Pins};
 
 use crate::error::CliError;
 
@@ -23,8 +23,26 @@ use crate::error::CliError;
 #[derive(Parser)]
 #[command(name = "cargo xtask", bin_name = "cargo xtask", version)]
 struct Cli {
+    /// Pins file to use instead of the checkout's versions.toml (also MESH_PINS);
+    /// checksums taken from upstream are written back to it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pins: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Subcommands whose issue is not done yet: `--help` marks them, and running one exits 2
+/// after checking what it can. Take a name out when its subcommand lands.
+const NOT_BUILT: &[&str] = &["e2e", "up", "status", "diag", "down"];
+
+/// The command line as clap parses it, with the [`NOT_BUILT`] subcommands marked.
+fn command() -> clap::Command {
+    NOT_BUILT.iter().fold(Cli::command(), |cli, name| {
+        cli.mut_subcommand(name, |sub| {
+            let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+            sub.about(format!("{about} [not built yet]"))
+        })
+    })
 }
 
 #[derive(Subcommand)]
@@ -72,8 +90,10 @@ struct UpArgs {
     /// Print the plan instead of running it.
     #[arg(long)]
     dry_run: bool,
+    /// Istio version (a row of versions.toml); default: its `default`.
     #[arg(long, value_name = "VER")]
     istio: Option<IstioVersion>,
+    /// Run a patched istiod image, e.g. localhost/pilot:dev.
     #[arg(long, value_name = "REF")]
     istiod_image: Option<String>,
     /// An Istio source checkout to take charts from.
@@ -83,24 +103,29 @@ struct UpArgs {
 
 #[derive(Args)]
 struct DiagArgs {
+    /// Output directory; default: diag/ under the state directory.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::from_arg_matches(&command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     output::init_tracing();
+    let pins = e2e::dirs::pins_file(cli.pins.as_deref());
     let result = match cli.command {
-        Command::E2e(_) => e2e_cmd(),
+        Command::E2e(args) => e2e_cmd(args, &pins),
         Command::Test(args) => test::run(args),
-        Command::Tools(args) => tools::run(args),
+        Command::Tools(args) => tools::run(args, &pins),
         Command::Certs(args) => certs::run(args),
-        Command::Render(args) => render::run(args),
-        Command::Matrix => matrix::run(),
-        Command::Up(_) => Err(CliError::NotBuilt("up")),
-        Command::Status => Err(CliError::NotBuilt("status")),
-        Command::Diag(_) => Err(CliError::NotBuilt("diag")),
-        Command::Down => Err(CliError::NotBuilt("down")),
+        Command::Render(args) => render::run(args, &pins),
+        Command::Matrix => matrix::run(&pins),
+        Command::Up(_) => not_built("up"),
+        Command::Status => not_built("status"),
+        Command::Diag(_) => not_built("diag"),
+        Command::Down => not_built("down"),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -108,8 +133,49 @@ fn main() -> ExitCode {
     }
 }
 
-/// The live path needs Docker; say so at once rather than failing half-way.
-fn e2e_cmd() -> Result<(), CliError> {
+fn not_built(name: &'static str) -> Result<(), CliError> {
+    debug_assert!(NOT_BUILT.contains(&name), "{name} is marked built");
+    Err(CliError::NotBuilt(name))
+}
+
+/// Checks the arguments, then that Docker answers (the live path needs it: say so at once
+/// rather than half-way).
+fn e2e_cmd(args: E2eArgs, pins_file: &Path) -> Result<(), CliError> {
+    let pins = Pins::load(pins_file)?;
+    pins.select(args.istio.as_ref())?;
     e2e::cluster::docker::check_engine()?;
-    Err(CliError::NotBuilt("e2e"))
+    not_built("e2e")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_describes_every_flag_and_marks_what_is_not_built() {
+        let cli = command();
+        cli.clone().debug_assert();
+        let mut undescribed = Vec::new();
+        for sub in cli.get_subcommands() {
+            for arg in sub.get_arguments() {
+                if arg.get_help().is_none() && arg.get_id() != "help" {
+                    undescribed.push(format!("{} --{}", sub.get_name(), arg.get_id()));
+                }
+            }
+        }
+        assert_eq!(
+            undescribed,
+            Vec::<String>::new(),
+            "flags without a description"
+        );
+        for sub in cli.get_subcommands().filter(|s| s.get_name() != "help") {
+            let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+            let marked = about.ends_with("[not built yet]");
+            let name = sub.get_name();
+            assert_eq!(marked, NOT_BUILT.contains(&name), "{name}: {about}");
+        }
+        for arg in cli.get_arguments() {
+            assert!(arg.get_help().is_some(), "--{}", arg.get_id());
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! `cargo xtask render`: every file the setup would apply, with no cluster.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use e2e::net::DockerNetwork;
@@ -8,6 +8,7 @@ use e2e::pins::{IstioVersion, Pins};
 use e2e::render::{Sources, StandIns, resolve, write_rendered};
 
 use crate::error::{CliError, Doing};
+use crate::output;
 
 #[derive(Args)]
 pub struct RenderArgs {
@@ -25,8 +26,8 @@ pub struct RenderArgs {
     docker_network: Option<DockerNetwork>,
 }
 
-pub fn run(args: RenderArgs) -> Result<(), CliError> {
-    let pins = Pins::load(&e2e::dirs::pins_file())?;
+pub fn run(args: RenderArgs, pins_file: &Path) -> Result<(), CliError> {
+    let pins = Pins::load(pins_file)?;
     let certs_dir = e2e::dirs::certs_dir();
     let resolved = resolve(
         &pins,
@@ -39,10 +40,10 @@ pub fn run(args: RenderArgs) -> Result<(), CliError> {
     )?;
     let stand_ins = resolved.stand_ins();
     if stand_ins.network {
-        eprintln!(
+        output::say(format_args!(
             "note: assuming the kind docker network is {} (kind's usual); pass --docker-subnet with the subnet of `docker network inspect kind` if yours differs",
             DockerNetwork::USUAL_SUBNET
-        );
+        ));
     }
     let rendered = resolved.render()?;
     let out = args.out.unwrap_or_else(e2e::dirs::rendered_dir);
@@ -50,21 +51,21 @@ pub fn run(args: RenderArgs) -> Result<(), CliError> {
         .doing(|| format!("cannot write the rendered files to {}", out.display()))?;
 
     let files: usize = rendered.iter().map(|c| c.items().len()).sum();
-    println!(
-        "rendered Istio {} for {} clusters ({files} files) into {}",
+    let mut report = format!(
+        "rendered Istio {} for {} clusters ({files} files) into {}\n",
         resolved.row().version,
         rendered.len(),
         out.display()
     );
     for cluster in &rendered {
-        println!(
-            "  {}/  MetalLB range {}",
+        report.push_str(&format!(
+            "  {}/  MetalLB range {}\n",
             cluster.cluster(),
             cluster.metallb_range()
-        );
+        ));
     }
-    print!("{}", stand_in_notes(stand_ins, &certs_dir));
-    Ok(())
+    report.push_str(&stand_in_notes(stand_ins, &certs_dir));
+    output::print(report)
 }
 
 /// Where the cacerts came from and what the remote secrets hold.

@@ -9,7 +9,7 @@ use crate::error::CliError;
 #[derive(Args)]
 pub struct TestArgs {
     /// nextest profile: `default` (offline) or `ci` (offline + JUnit).
-    #[arg(long, default_value = "default")]
+    #[arg(long, value_name = "NAME", default_value = "default")]
     profile: String,
     /// Further arguments for `cargo nextest run` (a filter, `--no-fail-fast`, ...).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -47,11 +47,23 @@ pub fn run(args: TestArgs) -> Result<(), CliError> {
             what: "start cargo nextest",
             source,
         })?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(CliError::SuiteFailed(status))
+    match status.code() {
+        Some(0) => Ok(()),
+        Some(code) if nextest_refused(code) => Err(CliError::NextestRefused(status)),
+        _ => Err(CliError::SuiteFailed(status)),
     }
+}
+
+/// The exit codes with which cargo-nextest refuses what it was asked before running a
+/// test, so the fix is in the arguments or the nextest config: clap's usage error (2,
+/// `USAGE_CODE` in clap-rs/clap:clap_builder/src/util/mod.rs), and from `NextestExitCode`
+/// (nextest-rs/nextest@cargo-nextest-0.9.143:nextest-metadata/src/exit_codes.rs)
+/// NO_TESTS_RUN (4, a filter that selects nothing), REQUIRED_VERSION_NOT_MET (92),
+/// INVALID_FILTERSET (94), EXPERIMENTAL_FEATURE_NOT_ENABLED (95) and SETUP_ERROR (96, e.g.
+/// an unknown `--profile`). Failing tests (TEST_RUN_FAILED, 100), a failing build (101) and
+/// everything else are a failure of the suite.
+fn nextest_refused(code: i32) -> bool {
+    matches!(code, 2 | 4 | 92 | 94 | 95 | 96)
 }
 
 /// What `cargo run` (so `cargo xtask`) sets for xtask, which a nested cargo must not inherit:

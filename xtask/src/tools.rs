@@ -1,6 +1,6 @@
 //! `cargo xtask tools`: fetch and verify the pinned tools into the shared cache.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use e2e::dirs::CACHE_DIR_ENV;
@@ -17,7 +17,7 @@ pub struct ToolsArgs {
     /// Fetch what every matrix row needs.
     #[arg(long, conflicts_with = "istio")]
     all: bool,
-    /// Refuse artifacts whose checksum is not recorded; never write versions.toml.
+    /// Refuse artifacts whose checksum is not recorded; never write the pins file.
     #[arg(long)]
     locked: bool,
     /// Use the cache only; say what is missing.
@@ -31,9 +31,8 @@ pub struct ToolsArgs {
     cache_dir: Option<PathBuf>,
 }
 
-pub fn run(args: ToolsArgs) -> Result<(), CliError> {
-    let pins_file = e2e::dirs::pins_file();
-    let pins = Pins::load(&pins_file)?;
+pub fn run(args: ToolsArgs, pins_file: &Path) -> Result<(), CliError> {
+    let pins = Pins::load(pins_file)?;
     let platform = Platform::current().map_err(CliError::Usage)?;
     let cache_dir = match args.cache_dir {
         Some(dir) => dir,
@@ -41,7 +40,7 @@ pub fn run(args: ToolsArgs) -> Result<(), CliError> {
             CliError::Usage(format!("{e}; pass --cache-dir or set {CACHE_DIR_ENV}"))
         })?,
     };
-    let mut opts = FetchOptions::new(cache_dir, pins_file, platform);
+    let mut opts = FetchOptions::new(cache_dir, pins_file.to_owned(), platform);
     opts.locked = args.locked;
     opts.offline = args.offline;
     opts.mirror = args.mirror.as_deref().map(Mirror::parse).transpose()?;
@@ -63,10 +62,11 @@ pub fn run(args: ToolsArgs) -> Result<(), CliError> {
             runtime.block_on(e2e::tools::ensure(&opts, &pins, row))?,
         )]
     };
-    for (version, toolbox) in &toolboxes {
-        print!("{}", describe(&version.to_string(), platform, toolbox));
-    }
-    Ok(())
+    let report: String = toolboxes
+        .iter()
+        .map(|(version, toolbox)| describe(&version.to_string(), platform, toolbox))
+        .collect();
+    crate::output::print(report)
 }
 
 /// Where each tool of a row is, one per line.

@@ -8,6 +8,7 @@ fn xtask(args: &[&str], state_dir: &Path) -> Output {
         .args(args)
         .env("MESH_STATE_DIR", state_dir)
         .env_remove("GITHUB_ACTIONS")
+        .env_remove("MESH_PINS")
         .output()
         .unwrap()
 }
@@ -190,4 +191,127 @@ fn bad_input_exits_2_naming_the_problem() {
         "{err}"
     );
     assert_no_key_material(&(out + &err), &certs);
+}
+
+#[test]
+fn an_out_that_is_a_file_is_bad_usage() {
+    let state = tempfile::tempdir().unwrap();
+    let file = state.path().join("a-file");
+    std::fs::write(&file, "mine").unwrap();
+    for out in [file.clone(), file.join("sub")] {
+        let run = xtask(
+            &[
+                "certs",
+                "--out",
+                out.to_str().unwrap(),
+                "--key-type",
+                "ecdsa-p256",
+            ],
+            state.path(),
+        );
+        let (stdout, err) = text(&run);
+        assert_eq!(run.status.code(), Some(2), "{stdout}{err}");
+        assert!(
+            err.contains(&format!("{} is not a directory", file.display())),
+            "{err}"
+        );
+        assert!(err.contains("\nhint: pass a directory as --out"), "{err}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+    }
+}
+
+/// `cargo xtask <args>` under `umask 000`, which would leave what it creates open to all.
+fn xtask_with_open_umask(args: &[&str], state_dir: &Path) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg("umask 000 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .env("MESH_STATE_DIR", state_dir)
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("MESH_PINS")
+        .output()
+        .unwrap()
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+#[test]
+fn modes_do_not_depend_on_the_umask() {
+    let state = tempfile::tempdir().unwrap();
+    let run = xtask_with_open_umask(&["certs", "--key-type", "ecdsa-p256"], state.path());
+    assert!(run.status.success(), "{:?}", text(&run));
+    let certs = state.path().join("certs");
+    assert_eq!(mode(&certs), 0o700);
+    assert_eq!(mode(&certs.join(".certs.lock")), 0o600);
+    assert_eq!(mode(&certs.join("root-key.pem")), 0o600);
+    assert_eq!(mode(&certs.join("cluster1")), 0o700);
+}
+
+#[test]
+fn an_out_open_to_others_gets_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let state = tempfile::tempdir().unwrap();
+    let out = state.path().join("shared");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = xtask(
+        &[
+            "certs",
+            "--out",
+            out.to_str().unwrap(),
+            "--key-type",
+            "ecdsa-p256",
+        ],
+        state.path(),
+    );
+    let (stdout, err) = text(&run);
+    assert!(run.status.success(), "{stdout}{err}");
+    assert!(
+        err.contains(&format!(
+            "warning: {} is open to other users (mode 755)",
+            out.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("chmod 700 {}", out.display())),
+        "{err}"
+    );
+    assert_eq!(
+        mode(&out),
+        0o755,
+        "a directory we did not create keeps its mode"
+    );
+
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let run = xtask(&["certs", "--out", out.to_str().unwrap()], state.path());
+    let (stdout, err) = text(&run);
+    assert!(run.status.success(), "{stdout}{err}");
+    assert!(!err.contains("warning"), "{err}");
+}
+
+#[test]
+fn a_key_open_to_others_is_refused_with_the_chmod() {
+    use std::os::unix::fs::PermissionsExt;
+    let state = tempfile::tempdir().unwrap();
+    assert!(
+        xtask(&["certs", "--key-type", "ecdsa-p256"], state.path())
+            .status
+            .success()
+    );
+    let key = state.path().join("certs/cluster2/ca-key.pem");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    for args in [&["certs"][..], &["render"][..]] {
+        let run = xtask(args, state.path());
+        let (stdout, err) = text(&run);
+        assert_eq!(run.status.code(), Some(2), "{args:?}: {stdout}{err}");
+        assert!(
+            err.contains(&format!("chmod 600 {}", key.display())),
+            "{args:?}: {err}"
+        );
+    }
 }

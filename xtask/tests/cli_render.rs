@@ -9,6 +9,7 @@ fn xtask(args: &[&str], state_dir: &Path) -> Output {
         .args(args)
         .env("MESH_STATE_DIR", state_dir)
         .env_remove("GITHUB_ACTIONS")
+        .env_remove("MESH_PINS")
         .output()
         .unwrap()
 }
@@ -108,4 +109,82 @@ fn bad_input_exits_2_with_the_fix() {
         "{err}"
     );
     assert_eq!(std::fs::read_dir(&foreign).unwrap().count(), 1);
+}
+
+#[test]
+fn an_out_under_a_file_is_bad_usage() {
+    let state = tempfile::tempdir().unwrap();
+    let file = state.path().join("a-file");
+    std::fs::write(&file, "mine").unwrap();
+    for out in [file.clone(), file.join("sub")] {
+        let run = xtask(&["render", "--out", out.to_str().unwrap()], state.path());
+        let (stdout, err) = text(&run);
+        assert_eq!(run.status.code(), Some(2), "{stdout}{err}");
+        assert!(
+            err.contains(&format!("{} is not a directory", file.display())),
+            "{err}"
+        );
+        assert!(err.contains("\nhint: pass a directory as --out"), "{err}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+    }
+}
+
+#[test]
+fn folders_holding_secrets_are_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let state = tempfile::tempdir().unwrap();
+    let out = state.path().join("new/deep/rendered");
+    let run = Command::new("sh")
+        .arg("-c")
+        .arg("umask 000 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_xtask"))
+        .args(["render", "--out", out.to_str().unwrap()])
+        .env("MESH_STATE_DIR", state.path())
+        .env_remove("MESH_PINS")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{:?}", text(&run));
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    for dir in [
+        state.path().join("new"),
+        state.path().join("new/deep"),
+        out.clone(),
+        out.join("cluster1"),
+        out.join("cluster2"),
+    ] {
+        assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+    }
+    assert_eq!(mode(&out.join("cluster1/21-cacerts-secret.yaml")), 0o600);
+    assert_eq!(mode(&out.join("cluster1/00-kind.yaml")), 0o644);
+}
+
+#[test]
+fn an_unreadable_certs_directory_is_an_error_naming_it() {
+    let state = tempfile::tempdir().unwrap();
+    // A directory that cannot be opened, even by root: a symlink to itself.
+    let certs = state.path().join("certs");
+    std::os::unix::fs::symlink(&certs, &certs).unwrap();
+    let run = xtask(&["render"], state.path());
+    let (stdout, err) = text(&run);
+    assert_ne!(run.status.code(), Some(0), "{stdout}{err}");
+    assert!(err.contains(&certs.display().to_string()), "{err}");
+    assert!(!stdout.contains("PLACEHOLDER"), "{stdout}");
+    assert!(!state.path().join("rendered").exists());
+}
+
+#[test]
+fn an_existing_open_out_is_replaced_by_a_private_one() {
+    use std::os::unix::fs::PermissionsExt;
+    // `render` swaps in a whole new directory, so an open `--out` does not stay open (and
+    // needs no warning, unlike `certs --out`, which keeps the directory it is given).
+    let state = tempfile::tempdir().unwrap();
+    let out = state.path().join("open");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = xtask(&["render", "--out", out.to_str().unwrap()], state.path());
+    let (stdout, err) = text(&run);
+    assert!(run.status.success(), "{stdout}{err}");
+    assert!(!err.contains("warning"), "{err}");
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o700);
 }

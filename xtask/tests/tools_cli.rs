@@ -10,6 +10,7 @@ fn xtask(args: &[&str], cache: &std::path::Path) -> Output {
         .arg("--cache-dir")
         .arg(cache)
         .env("NO_COLOR", "1")
+        .env_remove("MESH_PINS")
         .output()
         .unwrap()
 }
@@ -45,7 +46,7 @@ fn offline_with_an_empty_cache_lists_every_missing_artifact() {
     let out = xtask(&["--offline"], cache.path());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    let pins = e2e::pins::Pins::load(&e2e::dirs::pins_file()).unwrap();
+    let pins = e2e::pins::Pins::load(&e2e::dirs::checkout_pins_file()).unwrap();
     let row = pins.default_row();
     for expected in [
         format!("kind {}", row.kind.version),
@@ -69,7 +70,7 @@ fn offline_with_an_empty_cache_lists_every_missing_artifact() {
 #[test]
 fn offline_with_a_full_cache_prints_where_each_tool_is() {
     let cache = tempfile::tempdir().unwrap();
-    let pins = e2e::pins::Pins::load(&e2e::dirs::pins_file()).unwrap();
+    let pins = e2e::pins::Pins::load(&e2e::dirs::checkout_pins_file()).unwrap();
     let platform = e2e::pins::Platform::current().unwrap();
     let a = e2e::tools::artifact::for_row(&pins, pins.default_row(), platform).unwrap();
     let unrecorded: Vec<String> = a

@@ -176,6 +176,7 @@ pub(crate) fn load_ca_pair(
 ) -> Result<(String, Vec<u8>, KeyPair), CertsError> {
     let cert_pem = read_text(paths.cert)?;
     let der = parse_one_cert(paths.cert, &cert_pem, fix)?;
+    super::files::check_key_mode(paths.key)?;
     let key = parse_key(paths.key, &read_text(paths.key)?, fix)?;
     let cert = x509(&der);
     key_matches(&cert, paths.cert, &key, paths.key, fix)?;
@@ -184,9 +185,15 @@ pub(crate) fn load_ca_pair(
     Ok((cert_pem, der, key))
 }
 
+/// Whether `path` exists. Unlike `Path::exists`, a path that cannot be looked at (no
+/// permission, a symlink loop) is an error naming it, not "absent".
+pub(crate) fn present(path: &Path) -> Result<bool, CertsError> {
+    path.try_exists().map_err(CertsError::io("look for", path))
+}
+
 /// A path that exists, else the `Missing` error naming what made us expect it.
 pub(crate) fn require(path: PathBuf, present: &Path, fix: &Fix) -> Result<PathBuf, CertsError> {
-    if path.exists() {
+    if self::present(&path)? {
         Ok(path)
     } else {
         Err(CertsError::Missing {

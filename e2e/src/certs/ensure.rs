@@ -2,13 +2,14 @@
 //! reused as it is (replacing it breaks trust with running clusters), a cluster gets an
 //! intermediate only when it has none, and `force` regenerates everything.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use rcgen::KeyPair;
 use time::OffsetDateTime;
 
 use super::check::{self, PairPaths};
-use super::files::{self, CERT_MODE, DIR_MODE, KEY_MODE};
+use super::files::{self, CERT_MODE, DIR_MODE, KEY_MODE, Warning};
 use super::issue::{self, IssuedCa};
 use super::layout::{CA_CERT, CA_KEY, CERT_CHAIN, ROOT_CERT};
 use super::{CaLayout, CertsError, ClusterCaPem, ClusterFiles, Fix, KeyType};
@@ -33,6 +34,8 @@ pub enum Outcome {
     Reused,
     /// It existed and `force` replaced it.
     Regenerated,
+    /// A run cut short had made it but not put it in place; this run did, unchanged.
+    Completed,
 }
 
 /// One cluster's intermediate after `ensure`.
@@ -49,6 +52,8 @@ pub struct Report {
     pub root_cert: PathBuf,
     pub root: Outcome,
     pub clusters: Vec<ClusterOutcome>,
+    /// What the caller should tell the user; none of it stopped the run.
+    pub warnings: Vec<Warning>,
 }
 
 /// The root as read from disk (or just written): what signing an intermediate needs.
@@ -79,23 +84,51 @@ pub fn ensure_at(
     now: OffsetDateTime,
 ) -> Result<Report, CertsError> {
     let layout = CaLayout::new(out);
+    if let Some(file) = fsx::file_in_the_way(out) {
+        return Err(CertsError::NotADirectory(file));
+    }
     fsx::create_private_dir(out)?;
+    let warnings: Vec<Warning> = files::open_dir_warning(out)?.into_iter().collect();
     // Two runs at once could each make a root; the second would orphan the first's
     // intermediates. Held until this function returns.
     let _lock = files::lock_dir(out)?;
-    if options.force {
-        return regenerate(&layout, clusters, options.key_type, now);
+    // Under the lock, whatever is staged in `out` is a killed run's: finish the root it
+    // was putting in place, then clear the rest.
+    let completed = !options.force && complete_root(&layout, now)?;
+    for leftover in fsx::remove_leftovers(out)? {
+        tracing::info!(
+            "removed {}, left by a run that was cut short",
+            leftover.display()
+        );
     }
+    let mut report = if options.force {
+        regenerate(&layout, clusters, options.key_type, now)?
+    } else {
+        ensure_checked(&layout, clusters, options.key_type, now)?
+    };
+    if completed {
+        report.root = Outcome::Completed;
+    }
+    report.warnings = warnings;
+    Ok(report)
+}
 
+/// Checks what exists, then writes what is missing.
+fn ensure_checked(
+    layout: &CaLayout,
+    clusters: &[ClusterName],
+    key_type: KeyType,
+    now: OffsetDateTime,
+) -> Result<Report, CertsError> {
     // Check phase: read and trust what exists, decide what is missing.
-    let existing_root = existing_root(&layout, clusters, now)?;
+    let existing_root = existing_root(layout, clusters, now)?;
     let mut reused = Vec::new();
     let mut missing = Vec::new();
     for cluster in clusters {
         let files = layout.cluster(cluster);
         match &existing_root {
-            Some(root) if files.dir().exists() => {
-                check_cluster(&layout, root, &files, now)?;
+            Some(root) if check::present(files.dir())? => {
+                check_cluster(layout, root, &files, now)?;
                 reused.push(cluster);
             }
             _ => missing.push(cluster),
@@ -105,13 +138,10 @@ pub fn ensure_at(
     // Write phase.
     let (root, root_outcome) = match existing_root {
         Some(root) => (root, Outcome::Reused),
-        None => (
-            write_root(&layout, options.key_type, now)?,
-            Outcome::Created,
-        ),
+        None => (write_root(layout, key_type, now)?, Outcome::Created),
     };
     for cluster in &missing {
-        write_cluster(&layout, &root, cluster, options.key_type, now)?;
+        write_cluster(layout, &root, cluster, key_type, now)?;
     }
     let outcomes = clusters
         .iter()
@@ -129,6 +159,7 @@ pub fn ensure_at(
         root_cert: layout.root_cert(),
         root: root_outcome,
         clusters: outcomes,
+        warnings: Vec::new(),
     })
 }
 
@@ -138,17 +169,89 @@ pub fn load_cluster(out: &Path, cluster: &ClusterName) -> Result<ClusterCaPem, C
     let layout = CaLayout::new(out);
     let now = OffsetDateTime::now_utc();
     let files = layout.cluster(cluster);
+    // A directory that is there but cannot be read is an error naming it, never "no
+    // certificates yet".
+    if !check::present(out)? {
+        return Err(CertsError::NotGenerated {
+            path: layout.root_cert(),
+        });
+    }
+    std::fs::read_dir(out).map_err(CertsError::io("read the directory", out))?;
     let root = existing_root(&layout, std::slice::from_ref(cluster), now)?.ok_or_else(|| {
         CertsError::NotGenerated {
             path: layout.root_cert(),
         }
     })?;
-    if !files.dir().exists() {
+    if !check::present(files.dir())? {
         return Err(CertsError::NotGenerated {
             path: files.dir().to_owned(),
         });
     }
     check_cluster(&layout, &root, &files, now)
+}
+
+/// A root key whose certificate never reached its place: [`write_root`] renames the key
+/// first, so a run killed before the second rename leaves the certificate in a temp file
+/// beside it. That file, if it holds the key's own self-signed CA certificate.
+fn orphaned_root_cert(
+    layout: &CaLayout,
+    now: OffsetDateTime,
+) -> Result<Option<PathBuf>, CertsError> {
+    let (cert, key) = (layout.root_cert(), layout.root_key());
+    if check::present(&cert)? || !check::present(&key)? {
+        return Ok(None);
+    }
+    files::check_key_mode(&key)?;
+    let Ok(key_pair) = check::read_text(&key).and_then(|t| check::parse_key(&key, &t, &Fix::Root))
+    else {
+        return Ok(None); // the checks that follow report a bad key
+    };
+    let dir = layout.dir();
+    let entries = std::fs::read_dir(dir).map_err(CertsError::io("read the directory", dir))?;
+    for entry in entries {
+        let entry = entry.map_err(CertsError::io("read the directory", dir))?;
+        let path = entry.path();
+        let is_temp = entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(fsx::TEMP_FILE_PREFIX)
+            && entry.file_type().is_ok_and(|t| t.is_file());
+        if is_temp && is_root_cert_of(&path, &key_pair, now) {
+            return Ok(Some(path));
+        }
+    }
+    Ok(None)
+}
+
+/// `path` holds one self-signed CA certificate, in date, for `key`.
+fn is_root_cert_of(path: &Path, key: &KeyPair, now: OffsetDateTime) -> bool {
+    let fix = Fix::Root;
+    let Ok(Ok(der)) = check::read_text(path).map(|t| check::parse_one_cert(path, &t, &fix)) else {
+        return false;
+    };
+    let cert = check::x509(&der);
+    cert.public_key().subject_public_key.data.as_ref() == key.public_key_raw()
+        && check::is_ca(&cert, path, &fix).is_ok()
+        && check::in_date(&cert, path, now, &fix).is_ok()
+        && check::signed_by(&cert, path, &cert, path, &fix).is_ok()
+}
+
+/// Puts an orphaned root certificate ([`orphaned_root_cert`]) in place; true if it did.
+fn complete_root(layout: &CaLayout, now: OffsetDateTime) -> Result<bool, CertsError> {
+    let Some(orphan) = orphaned_root_cert(layout, now)? else {
+        return Ok(false);
+    };
+    let cert = layout.root_cert();
+    std::fs::set_permissions(&orphan, std::fs::Permissions::from_mode(CERT_MODE))
+        .map_err(CertsError::io("set the mode of", &orphan))?;
+    std::fs::rename(&orphan, &cert).map_err(CertsError::io("move into place", &cert))?;
+    fsx::sync_dir(layout.dir())?;
+    tracing::info!(
+        "{}: put in place from {}, where a run that was cut short left it",
+        cert.display(),
+        orphan.display()
+    );
+    Ok(true)
 }
 
 /// The root if both its files exist and pass the checks, `None` if neither exists.
@@ -159,14 +262,16 @@ fn existing_root(
 ) -> Result<Option<Root>, CertsError> {
     let (cert, key) = (layout.root_cert(), layout.root_key());
     let fix = Fix::Root;
-    match (cert.exists(), key.exists()) {
+    let mut issued = Vec::new();
+    for files in clusters.iter().map(|c| layout.cluster(c)) {
+        if check::present(files.dir())? {
+            issued.push(files);
+        }
+    }
+    match (check::present(&cert)?, check::present(&key)?) {
         (false, false) => {
             // Intermediates without their root cannot be trusted, nor silently orphaned.
-            if let Some(dir) = clusters
-                .iter()
-                .map(|c| layout.cluster(c))
-                .find(|f| f.dir().exists())
-            {
+            if let Some(dir) = issued.first() {
                 return Err(CertsError::Missing {
                     path: cert,
                     present: dir.dir().to_owned(),
@@ -180,11 +285,22 @@ fn existing_root(
             present: cert,
             fix,
         }),
-        (false, true) => Err(CertsError::Missing {
-            path: cert,
-            present: key,
-            fix,
-        }),
+        (false, true) => {
+            if let Some(orphan) = orphaned_root_cert(layout, now)? {
+                return Err(CertsError::RootUnfinished { cert, orphan });
+            }
+            // With nothing issued from the key, removing it is the whole fix.
+            let fix = if issued.is_empty() {
+                Fix::Remove(key.clone())
+            } else {
+                fix
+            };
+            Err(CertsError::Missing {
+                path: cert,
+                present: key,
+                fix,
+            })
+        }
         (true, true) => {
             let (cert_pem, der, key_pair) = check::load_ca_pair(
                 PairPaths {
@@ -256,8 +372,9 @@ fn check_cluster(
     })
 }
 
-/// A new root, written key first: a run cut short leaves a key without a certificate,
-/// which the next run reports, rather than a certificate whose key is lost.
+/// A new root, written key first: a run cut short leaves a key without a certificate
+/// (which the next run completes from the temp file, or reports), rather than a
+/// certificate whose key is lost.
 fn write_root(
     layout: &CaLayout,
     key_type: KeyType,
@@ -321,12 +438,12 @@ fn regenerate(
             Outcome::Created
         }
     };
-    let root_existed = layout.root_cert().exists() || layout.root_key().exists();
+    let root_existed = check::present(&layout.root_cert())? || check::present(&layout.root_key())?;
     let root = write_root(layout, key_type, now)?;
     let mut outcomes = Vec::new();
     for cluster in clusters {
         let dir = layout.cluster(cluster).dir().to_owned();
-        let existed = dir.exists();
+        let existed = check::present(&dir)?;
         write_cluster(layout, &root, cluster, key_type, now)?;
         outcomes.push(ClusterOutcome {
             cluster: cluster.clone(),
@@ -338,6 +455,7 @@ fn regenerate(
         root_cert: layout.root_cert(),
         root: outcome(root_existed),
         clusters: outcomes,
+        warnings: Vec::new(),
     })
 }
 

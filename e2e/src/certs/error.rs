@@ -13,6 +13,9 @@ pub enum Fix {
     Root,
     /// One cluster's intermediate, in this directory: delete it to have it issued again.
     Cluster(PathBuf),
+    /// A root key whose certificate is lost before anything was issued from it: remove this
+    /// file to have a new root made (no certificate can be made again for an existing key).
+    Remove(PathBuf),
 }
 
 impl fmt::Display for Fix {
@@ -28,6 +31,12 @@ impl fmt::Display for Fix {
                  or regenerate everything",
                 dir.display()
             ),
+            Fix::Remove(path) => write!(
+                f,
+                "fix: remove {} to have a new root made (nothing was issued from this key yet), \
+                 or restore the matching root-cert.pem",
+                path.display()
+            ),
         }
     }
 }
@@ -37,12 +46,27 @@ impl fmt::Display for Fix {
 /// Every message names the file; the variants about file contents also carry the fix.
 #[derive(Debug, thiserror::Error)]
 pub enum CertsError {
-    #[error("cannot {action} {}: {source}", path.display())]
+    /// The cause is the `source`, printed after this message by whoever reports it.
+    #[error("cannot {action} {}", path.display())]
     Io {
         action: &'static str,
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{} is not a directory", .0.display())]
+    NotADirectory(PathBuf),
+    #[error(
+        "{} is a private key open to other users (mode {mode:03o}); a CA key must be its owner's alone, as ssh demands of its keys; fix: chmod 600 {}",
+        path.display(),
+        path.display()
+    )]
+    KeyOpenToOthers { path: PathBuf, mode: u32 },
+    #[error(
+        "{} is missing: a run making the root was cut short, and {} holds its certificate; making the certificates again puts it in place",
+        cert.display(),
+        orphan.display()
+    )]
+    RootUnfinished { cert: PathBuf, orphan: PathBuf },
     #[error("{} is not {expected}: {detail}; {fix}", path.display())]
     Garbled {
         path: PathBuf,
@@ -92,7 +116,7 @@ pub enum CertsError {
         what: &'static str,
         fix: Fix,
     },
-    #[error("cannot generate the {what}: {source}")]
+    #[error("cannot generate the {what}")]
     Generate {
         what: &'static str,
         source: rcgen::Error,
@@ -115,6 +139,9 @@ impl CertsError {
         match self {
             CertsError::Io { .. } | CertsError::Generate { .. } => ErrorKind::Failed,
             CertsError::Garbled { .. }
+            | CertsError::NotADirectory(_)
+            | CertsError::KeyOpenToOthers { .. }
+            | CertsError::RootUnfinished { .. }
             | CertsError::NotGenerated { .. }
             | CertsError::Missing { .. }
             | CertsError::KeyMismatch { .. }
@@ -139,6 +166,9 @@ impl CertsError {
             | CertsError::CopyMismatch { fix, .. } => Some(fix),
             CertsError::Io { .. }
             | CertsError::Generate { .. }
+            | CertsError::NotADirectory(_)
+            | CertsError::KeyOpenToOthers { .. }
+            | CertsError::RootUnfinished { .. }
             | CertsError::NotGenerated { .. } => None,
         }
     }

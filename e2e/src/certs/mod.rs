@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 pub use ensure::{ClusterOutcome, EnsureOptions, Outcome, Report, ensure, ensure_at, load_cluster};
 pub use error::{CertsError, Fix};
-pub use files::{CERT_MODE, DIR_MODE, KEY_MODE, LOCK_FILE};
+pub use files::{CERT_MODE, DIR_MODE, KEY_MODE, LOCK_FILE, Warning};
 pub use key_type::KeyType;
 pub use layout::{CA_CERT, CA_KEY, CERT_CHAIN, CaLayout, ClusterFiles, ROOT_CERT, ROOT_KEY};
 

@@ -34,7 +34,7 @@ pub(super) fn display_list<T: fmt::Display>(items: &[T]) -> String {
 /// Why the pins file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum PinsError {
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Read {
         path: PathBuf,
         source: std::io::Error,

@@ -4,7 +4,7 @@
 //! stood in for, and [`StandIns`] says what, so the caller can say so (or refuse it).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::Error;
 use crate::certs::{self, CertsError, ClusterCaPem};
@@ -71,6 +71,8 @@ pub struct Resolved<'p> {
     row: &'p IstioRow,
     pins: &'p Pins,
     topology: Topology,
+    /// The file the topology came from, named in errors about how its clusters relate.
+    config: Option<PathBuf>,
     network: DockerNetwork,
     cacerts: BTreeMap<ClusterName, ClusterCaPem>,
     remote_access: BTreeMap<ClusterName, RemoteAccess>,
@@ -118,6 +120,7 @@ pub fn resolve<'p>(pins: &'p Pins, sources: Sources<'_>) -> Result<Resolved<'p>,
         row,
         pins,
         topology,
+        config: sources.config.map(Path::to_owned),
         network,
         cacerts,
         remote_access,
@@ -156,7 +159,10 @@ impl Resolved<'_> {
 
     /// Renders every cluster's items.
     pub fn render(&self) -> Result<Vec<RenderedCluster>, RenderError> {
-        render_mesh(&self.inputs())
+        render_mesh(&self.inputs()).map_err(|e| match (e, &self.config) {
+            (RenderError::Topology(e), Some(file)) => RenderError::Topology(e.in_file(file)),
+            (e, _) => e,
+        })
     }
 }
 
@@ -283,6 +289,45 @@ mod tests {
         let err = resolve(&pins, sources()).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::BadInput, "{err}");
         assert!(err.to_string().contains("cert-chain.pem"), "{err}");
+    }
+
+    #[test]
+    fn a_topology_that_does_not_fit_the_network_names_its_file() {
+        let pins = pins();
+        let certs = tempfile::tempdir().unwrap();
+        let three = crate::dirs::workspace_root().join("fixtures/topology/three-clusters.toml");
+        let resolved = resolve(
+            &pins,
+            Sources {
+                config: Some(&three),
+                network: Some(DockerNetwork::from_subnet("10.0.0.0/8".parse().unwrap())),
+                ..Sources::new(certs.path())
+            },
+        )
+        .unwrap();
+        let err = resolved.render().unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("{}: invalid topology:", three.display())),
+            "{err}"
+        );
+        assert!(err.contains("overlaps the kind docker network"), "{err}");
+    }
+
+    #[test]
+    fn an_unreadable_certs_directory_is_an_error_not_placeholders() {
+        let pins = pins();
+        let tmp = tempfile::tempdir().unwrap();
+        let certs = tmp.path().join("certs");
+        std::os::unix::fs::symlink(&certs, &certs).unwrap();
+        let err = resolve(&pins, Sources::new(&certs)).unwrap_err();
+        assert!(
+            err.to_string().contains(&certs.display().to_string()),
+            "{err}"
+        );
+        assert!(
+            matches!(err, Error::Certs(CertsError::Io { .. })),
+            "{err:?}"
+        );
     }
 
     #[test]

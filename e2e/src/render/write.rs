@@ -1,4 +1,4 @@
-//! Writing rendered files: all or nothing, secrets 0600.
+//! Writing rendered files: all or nothing, secrets 0600 in owner-only directories.
 //!
 //! The whole tree is written into a staging directory beside the target and swapped in,
 //! so a failure leaves the previous output untouched and no half-written file behind.
@@ -13,8 +13,10 @@ use crate::fsx::{self, FsError, StagedDir};
 /// Marks a directory as ours: only such a directory is ever replaced.
 pub const MARKER_FILE: &str = ".rendered-by-cargo-xtask";
 
-/// Rendered directories are listable; files holding key material or credentials are 0600.
-const DIR_MODE: u32 = 0o755;
+/// Every cluster's folder holds its `cacerts` (an intermediate CA key) and its peers'
+/// remote secrets (tokens), so the folders and the output directory are owner-only, as
+/// the certificates directory is; files holding key material or credentials are 0600.
+const DIR_MODE: u32 = 0o700;
 const FILE_MODE: u32 = 0o644;
 const SECRET_MODE: u32 = 0o600;
 
@@ -43,10 +45,10 @@ impl WriteError {
 
 /// Writes `<out>/<cluster>/<file>` for every cluster, replacing an earlier render.
 pub fn write_rendered(out: &Path, clusters: &[RenderedCluster]) -> Result<(), WriteError> {
+    if let Some(file) = fsx::file_in_the_way(out) {
+        return Err(WriteError::NotADirectory(file));
+    }
     if out.exists() {
-        if !out.is_dir() {
-            return Err(WriteError::NotADirectory(out.to_owned()));
-        }
         let empty = fs::read_dir(out)
             .map_err(FsError::during("list", out))?
             .next()
@@ -59,7 +61,7 @@ pub fn write_rendered(out: &Path, clusters: &[RenderedCluster]) -> Result<(), Wr
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
         _ => PathBuf::from("."),
     };
-    fs::create_dir_all(&parent).map_err(FsError::during("create directory", &parent))?;
+    fsx::create_private_dir(&parent)?;
     let staged = StagedDir::beside(out, DIR_MODE)?;
     fsx::write_atomic(
         &staged.path().join(MARKER_FILE),
