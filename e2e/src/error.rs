@@ -9,6 +9,7 @@
 use crate::certs::CertsError;
 use crate::cluster::DockerError;
 use crate::config::ConfigError;
+use crate::kube::KubeError;
 use crate::net::NetError;
 use crate::pins::{PinsError, UnknownIstioVersion};
 use crate::render::{RenderError, WriteError};
@@ -49,6 +50,8 @@ pub enum Error {
     Write(#[from] WriteError),
     #[error(transparent)]
     Docker(#[from] DockerError),
+    #[error(transparent)]
+    Kube(#[from] KubeError),
 }
 
 impl Error {
@@ -63,6 +66,7 @@ impl Error {
             Error::Render(e) => e.kind(),
             Error::Write(e) => e.kind(),
             Error::Docker(e) => e.kind(),
+            Error::Kube(e) => e.kind(),
         }
     }
 }

@@ -10,12 +10,14 @@ pub mod config;
 pub mod dirs;
 pub mod error;
 pub mod fsx;
+pub mod kube;
 pub mod names;
 pub mod net;
 pub mod pins;
 pub mod render;
 pub mod tools;
 mod validated;
+pub mod wait;
 pub mod yaml;
 
 pub use error::{Error, ErrorKind};
