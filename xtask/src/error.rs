@@ -215,6 +215,7 @@ fn kube_hint(e: &KubeError) -> Option<String> {
         | KubeError::Request { .. }
         | KubeError::Manifest { .. }
         | KubeError::UnknownKind { .. }
+        | KubeError::RolloutFailed { .. }
         | KubeError::Exec { .. }
         | KubeError::Wait(_) => None,
     }

@@ -50,14 +50,20 @@ pub enum KubeError {
         #[source]
         source: Box<kube::Error>,
     },
-    /// A document of a manifest we were given is not an object we can apply.
-    #[error("{manifest}, document {index}: {problem}")]
+    /// A manifest we were given, or one of its documents, is not something we can apply.
+    #[error("{manifest}{}: {problem}", document.map(|n| format!(", document {n}")).unwrap_or_default())]
     Manifest {
-        /// Where the manifest came from (a file name, an upstream URL).
+        /// Where the manifest came from (a file name, an upstream URL), or the object.
         manifest: String,
-        /// 1-based, counting the documents that are not empty.
-        index: usize,
+        /// Which document, 1-based, counting the documents that are not empty.
+        document: Option<usize>,
         problem: String,
+    },
+    /// A Deployment's rollout cannot finish: it exceeded its progress deadline.
+    #[error("cluster `{cluster}`: {message}")]
+    RolloutFailed {
+        cluster: ClusterName,
+        message: String,
     },
     /// The cluster does not serve a kind we were asked to apply.
     #[error("cluster `{cluster}` serves no kind `{kind}` in `{api_version}`: {doing}")]
@@ -99,6 +105,7 @@ impl KubeError {
             | KubeError::Api { .. }
             | KubeError::Request { .. }
             | KubeError::UnknownKind { .. }
+            | KubeError::RolloutFailed { .. }
             | KubeError::Exec { .. }
             | KubeError::Wait(_) => ErrorKind::Failed,
         }

@@ -78,7 +78,16 @@ pub(super) fn check_schema(
     let Some(schema) = &rt.schema else {
         return Ok(());
     };
-    let violations = schema::violations(schema, schema, object);
+    // `apiVersion`, `kind` and `metadata` are implicitly specified at the root of every
+    // CRD schema, and the API server checks metadata itself
+    // (https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#specifying-a-structural-schema).
+    let mut content = object.clone();
+    if let Some(map) = content.as_object_mut() {
+        for implicit in ["apiVersion", "kind", "metadata"] {
+            map.remove(implicit);
+        }
+    }
+    let violations = schema::violations(schema, schema, &content);
     let unknown: Vec<String> = violations
         .iter()
         .filter_map(|v| match &v.problem {

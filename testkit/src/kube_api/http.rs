@@ -128,13 +128,16 @@ fn write_json(stream: &mut TcpStream, code: u16, body: &Value) -> std::io::Resul
         reason_phrase(code),
         body.len()
     );
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(&body)?;
+    // One write: a head and a body in two small segments would wait for a delayed ACK.
+    let mut response = head.into_bytes();
+    response.extend_from_slice(&body);
+    stream.write_all(&response)?;
     stream.flush()
 }
 
 /// Serves requests on `stream` until the client closes it (or an exec takes it over).
 pub(super) fn serve_connection(stream: TcpStream, shared: &Shared) {
+    let _ = stream.set_nodelay(true);
     let Ok(read_half) = stream.try_clone() else {
         return;
     };
