@@ -86,6 +86,22 @@ fn webhook_unavailable(status: &Status) -> bool {
         && status.message.contains("failed calling webhook \"")
 }
 
+/// Where a document came from, for messages.
+struct Origin<'a> {
+    manifest: &'a str,
+    document: Option<usize>,
+}
+
+impl Origin<'_> {
+    fn bad(&self, problem: String) -> KubeError {
+        KubeError::Manifest {
+            manifest: self.manifest.to_owned(),
+            document: self.document,
+            problem,
+        }
+    }
+}
+
 fn apply_params() -> PatchParams {
     PatchParams::apply(names::FIELD_MANAGER)
         .force()
@@ -96,12 +112,12 @@ impl Cluster {
     /// Applies one of our rendered objects.
     pub async fn apply(&self, object: &Object) -> Result<DynamicObject, KubeError> {
         let document = object.to_json();
-        let key = ObjectKey::of(&document).map_err(|problem| KubeError::Manifest {
-            manifest: "a rendered object".into(),
+        let origin = Origin {
+            manifest: "a rendered object",
             document: None,
-            problem,
-        })?;
-        self.apply_document(&key, &document).await
+        };
+        let key = ObjectKey::of(&document).map_err(|problem| origin.bad(problem))?;
+        self.apply_document(&key, &document, &origin).await
     }
 
     /// Applies every document of a multi-document YAML manifest: CustomResourceDefinitions
@@ -109,39 +125,44 @@ impl Cluster {
     /// names the manifest in messages (a file name, an upstream URL).
     ///
     /// Every document is checked before anything is applied: one without `apiVersion`,
-    /// `kind` or `metadata.name`, or a namespaced one without a namespace, fails the whole
-    /// manifest. Returns what was applied, in the order it was.
+    /// `kind` or `metadata.name` fails the whole manifest. (A namespaced document without a
+    /// namespace is refused when its turn comes: only discovery, after the CRDs, says
+    /// which kinds are namespaced.) Returns what was applied, in the order it was.
     pub async fn apply_manifest(
         &self,
         source: &str,
         text: &str,
     ) -> Result<Vec<ObjectKey>, KubeError> {
-        let bad = |document: Option<usize>, problem: String| KubeError::Manifest {
-            manifest: source.to_owned(),
-            document,
-            problem,
+        let whole = Origin {
+            manifest: source,
+            document: None,
         };
-        let documents = crate::yaml::documents(text).map_err(|e| bad(None, e.to_string()))?;
+        let documents = crate::yaml::documents(text).map_err(|e| whole.bad(e.to_string()))?;
         if documents.is_empty() {
-            return Err(bad(None, "has no documents".into()));
+            return Err(whole.bad("has no documents".into()));
         }
         let mut keyed = Vec::with_capacity(documents.len());
         for (i, document) in documents.into_iter().enumerate() {
-            let key = ObjectKey::of(&document).map_err(|problem| bad(Some(i + 1), problem))?;
-            keyed.push((key, document));
+            let origin = Origin {
+                manifest: source,
+                document: Some(i + 1),
+            };
+            let key = ObjectKey::of(&document).map_err(|problem| origin.bad(problem))?;
+            keyed.push((origin, key, document));
         }
-        let (crds, others): (Vec<_>, Vec<_>) = keyed.into_iter().partition(|(key, _)| key.is_crd());
+        let (crds, others): (Vec<_>, Vec<_>) =
+            keyed.into_iter().partition(|(_, key, _)| key.is_crd());
 
         let mut applied = Vec::with_capacity(crds.len() + others.len());
-        for (key, document) in &crds {
-            self.apply_document(key, document).await?;
+        for (origin, key, document) in &crds {
+            self.apply_document(key, document, origin).await?;
             applied.push(key.clone());
         }
-        for (key, _) in &crds {
+        for (_, key, _) in &crds {
             self.wait_crd_established(&key.name).await?;
         }
-        for (key, document) in &others {
-            self.apply_document(key, document).await?;
+        for (origin, key, document) in &others {
+            self.apply_document(key, document, origin).await?;
             applied.push(key.clone());
         }
         Ok(applied)
@@ -152,20 +173,16 @@ impl Cluster {
         &self,
         key: &ObjectKey,
         document: &Value,
+        origin: &Origin<'_>,
     ) -> Result<DynamicObject, KubeError> {
         let served = self.served_kind(&key.api_version, &key.kind).await?;
         let api: Api<DynamicObject> = if served.namespaced {
-            let namespace = key
-                .namespace
-                .as_deref()
-                .ok_or_else(|| KubeError::Manifest {
-                    manifest: key.to_string(),
-                    document: None,
-                    problem: format!(
-                        "{} is namespaced, and the document names no namespace",
-                        key.kind
-                    ),
-                })?;
+            let namespace = key.namespace.as_deref().ok_or_else(|| {
+                origin.bad(format!(
+                    "the {} {} names no namespace, and its kind is namespaced",
+                    key.kind, key.name
+                ))
+            })?;
             Api::namespaced_with(self.client().clone(), namespace, &served.resource)
         } else {
             Api::all_with(self.client().clone(), &served.resource)
@@ -192,6 +209,7 @@ impl Cluster {
             }
         })
         .await
+        .inspect(|_| tracing::debug!(cluster = %self.name(), "applied {key}"))
     }
 
     /// Waits until the CustomResourceDefinition `name` is Established: its kinds are

@@ -8,11 +8,12 @@ use crate::config::ClusterName;
 use crate::error::ErrorKind;
 use crate::wait::WaitError;
 
-/// Why a Kubernetes call failed. Each message names the cluster and what was being done.
+/// Why a Kubernetes call failed. Each message names the cluster and what was being done;
+/// what kube-rs said is the error's source (the CLI prints it as "caused by").
 #[derive(Debug, thiserror::Error)]
 pub enum KubeError {
     /// One of our kubeconfig files cannot be read, or does not have the context we need.
-    #[error("cannot use kubeconfig {} (context `{context}`): {source}", path.display())]
+    #[error("cannot use kubeconfig {} (context `{context}`)", path.display())]
     Kubeconfig {
         path: PathBuf,
         context: String,
@@ -20,7 +21,7 @@ pub enum KubeError {
         source: Box<kube::config::KubeconfigError>,
     },
     /// A client could not be built from a kubeconfig that was read.
-    #[error("cannot build a Kubernetes client for cluster `{cluster}` from {}: {source}", path.display())]
+    #[error("cannot build a Kubernetes client for cluster `{cluster}` from {}", path.display())]
     Client {
         cluster: ClusterName,
         path: PathBuf,
@@ -43,7 +44,7 @@ pub enum KubeError {
     },
     /// The request got no usable answer: connection refused or cut, a timeout, a body
     /// that is not what the API promises.
-    #[error("cluster `{cluster}`: {doing}: {source}")]
+    #[error("cluster `{cluster}`: {doing}")]
     Request {
         cluster: ClusterName,
         doing: String,
