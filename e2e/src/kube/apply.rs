@@ -76,7 +76,7 @@ impl ObjectKey {
 
 /// The API server's answer when it could not call an admission webhook: 500
 /// InternalError, `Internal error occurred: failed calling webhook "<name>": <cause>`
-/// (kubernetes/kubernetes@v1.33.0:staging/src/k8s.io/apiserver/pkg/util/webhook/error.go
+/// (kubernetes/kubernetes:staging/src/k8s.io/apiserver/pkg/util/webhook/error.go
 /// `ErrCallingWebhook`, wrapped by `apierrors.NewInternalError` in
 /// staging/src/k8s.io/apiserver/pkg/admission/plugin/webhook/validating/dispatcher.go).
 /// A webhook that answered and refused is a different error (a 4xx with its message).

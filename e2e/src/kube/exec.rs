@@ -38,7 +38,7 @@ pub trait PodExec: Send + Sync {
 
 /// The exit code in the Status that ends an exec: `Success` is 0; a non-zero exit is a
 /// `Failure` with reason `NonZeroExitCode` whose `ExitCode` cause carries the code
-/// (kubernetes/kubernetes@v1.33.0:staging/src/k8s.io/apimachinery/pkg/util/remotecommand/constants.go
+/// (kubernetes/kubernetes:staging/src/k8s.io/apimachinery/pkg/util/remotecommand/constants.go
 /// `NonZeroExitCodeReason`, `ExitCodeCauseType`; the Go field `Type` is the JSON `reason`).
 /// Any other failure is the message of the Status.
 fn exit_code(status: &Status) -> Result<i32, String> {

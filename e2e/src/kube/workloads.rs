@@ -16,7 +16,7 @@ use super::{Cluster, KubeError};
 use crate::wait::{Probe, Wait, eventually};
 
 /// How far a Deployment's rollout is, judged as `kubectl rollout status` judges it
-/// (kubernetes/kubernetes@v1.33.0:staging/src/k8s.io/kubectl/pkg/polymorphichelpers/rollout_status.go
+/// (kubernetes/kubernetes:staging/src/k8s.io/kubectl/pkg/polymorphichelpers/rollout_status.go
 /// `DeploymentStatusViewer.Status`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rollout {

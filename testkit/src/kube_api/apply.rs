@@ -54,7 +54,7 @@ pub(super) enum Write {
     /// Server-side apply: the applied configuration is converted to a typed object
     /// against the schema, and a field the schema does not declare fails that
     /// conversion whatever `fieldValidation` says: a plain error the API server answers
-    /// as 500 with no reason (kubernetes/kubernetes@v1.33.0:staging/src/k8s.io/apimachinery/pkg/util/managedfields/internal/structuredmerge.go
+    /// as 500 with no reason (kubernetes/kubernetes:staging/src/k8s.io/apimachinery/pkg/util/managedfields/internal/structuredmerge.go
     /// "failed to create typed patch object (%v): %v"; internal/fieldmanager.go returns it
     /// as is; `fieldValidation=Strict` adds only YAML-level checks in
     /// staging/src/k8s.io/apiserver/pkg/endpoints/handlers/patch.go `applyPatcher`).

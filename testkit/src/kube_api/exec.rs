@@ -5,7 +5,7 @@
 //! binary messages whose first byte is the channel, 1 stdout, 2 stderr, 3 the final
 //! `metav1.Status`. A zero exit is `{"status": "Success"}`; a non-zero one is a Failure
 //! with reason `NonZeroExitCode` and the code as the message of the `ExitCode` cause
-//! (kubernetes/kubernetes@v1.33.0:staging/src/k8s.io/apimachinery/pkg/util/remotecommand/constants.go
+//! (kubernetes/kubernetes:staging/src/k8s.io/apimachinery/pkg/util/remotecommand/constants.go
 //! `NonZeroExitCodeReason`, `ExitCodeCauseType`; the kubelet writes it in
 //! staging/src/k8s.io/kubelet/pkg/cri/streaming/remotecommand/websocket.go).
 

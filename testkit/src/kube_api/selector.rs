@@ -1,6 +1,6 @@
 //! Label selectors as `labelSelector=` carries them: requirements joined by commas,
 //! each `k=v`, `k==v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, `k` (exists) or `!k`
-//! (does not exist) (kubernetes/kubernetes@v1.33.0:staging/src/k8s.io/apimachinery/pkg/labels/selector.go).
+//! (does not exist) (kubernetes/kubernetes:staging/src/k8s.io/apimachinery/pkg/labels/selector.go).
 //! `!=` and `notin` also match objects without the label, as upstream.
 //! Not implemented: the numeric `gt`/`lt` operators (set-based selectors of lists only).
 

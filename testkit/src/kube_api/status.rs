@@ -1,5 +1,5 @@
 //! `metav1.Status` bodies in the shapes the API server builds them
-//! (kubernetes/kubernetes@v1.33.0:staging/src/k8s.io/apimachinery/pkg/api/errors/errors.go:
+//! (kubernetes/kubernetes:staging/src/k8s.io/apimachinery/pkg/api/errors/errors.go:
 //! `NewNotFound`, `NewAlreadyExists`, `NewConflict`, `NewInvalid`, `NewBadRequest`,
 //! `NewInternalError`, `NewMethodNotSupported`), for the stand-in's answers and for the
 //! faults tests inject. The HTTP code of an answer is the body's `code`.
@@ -167,7 +167,7 @@ pub fn internal_error(message: &str) -> Value {
 
 /// What the API server answers when it cannot call a validating admission webhook (its
 /// Service has no ready endpoint yet): a 500 InternalError whose message names the
-/// webhook (kubernetes/kubernetes@v1.33.0:staging/src/k8s.io/apiserver/pkg/util/webhook/error.go
+/// webhook (kubernetes/kubernetes:staging/src/k8s.io/apiserver/pkg/util/webhook/error.go
 /// `ErrCallingWebhook`: `failed calling webhook %q: %v`, wrapped by `NewInternalError` in
 /// staging/src/k8s.io/apiserver/pkg/admission/plugin/webhook/validating/dispatcher.go).
 /// `cause` is what the call failed with, e.g. `connect: connection refused`; its exact

@@ -645,7 +645,7 @@ impl Store {
     fn after_write(&mut self, rt: &ResourceType, object: &mut Value) {
         match rt.group_resource().as_str() {
             // stringData is write-only: it is merged into data
-            // (kubernetes/kubernetes@v1.33.0:pkg/apis/core/v1/conversion.go
+            // (kubernetes/kubernetes:pkg/apis/core/v1/conversion.go
             // `Convert_v1_Secret_To_core_Secret`).
             "secrets" => {
                 if let Some(Value::Object(string_data)) =
@@ -666,7 +666,7 @@ impl Store {
     }
 
     /// NamespaceLifecycle admission: a namespaced object needs its Namespace
-    /// (kubernetes/kubernetes@v1.33.0:plugin/pkg/admission/namespace/lifecycle/admission.go).
+    /// (kubernetes/kubernetes:plugin/pkg/admission/namespace/lifecycle/admission.go).
     fn check_namespace(&self, target: &Target, body: &Value) -> Result<(), Value> {
         check_namespace_field(target, body)?;
         let Some(ns) = &target.namespace else {
@@ -761,7 +761,7 @@ impl Store {
 
 /// The status the API server's CRD controllers write: NamesAccepted, then Established
 /// "Installing" until the establishing controller marks it True
-/// (kubernetes/kubernetes@v1.33.0:staging/src/k8s.io/apiextensions-apiserver/pkg/controller/status/naming_controller.go,
+/// (kubernetes/kubernetes:staging/src/k8s.io/apiextensions-apiserver/pkg/controller/status/naming_controller.go,
 /// pkg/controller/establish/establishing_controller.go).
 fn crd_status(crd: &Value, established: bool) -> Value {
     let (status, reason) = if established {
