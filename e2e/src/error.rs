@@ -9,6 +9,7 @@
 use crate::certs::CertsError;
 use crate::cluster::DockerError;
 use crate::config::ConfigError;
+use crate::kube::KubeError;
 use crate::net::NetError;
 use crate::pins::{PinsError, UnknownIstioVersion};
 use crate::probe::ProbeError;
@@ -52,6 +53,7 @@ pub enum Error {
     Docker(#[from] DockerError),
     #[error(transparent)]
     Probe(#[from] ProbeError),
+    Kube(#[from] KubeError),
 }
 
 impl Error {
@@ -67,6 +69,7 @@ impl Error {
             Error::Write(e) => e.kind(),
             Error::Docker(e) => e.kind(),
             Error::Probe(e) => e.kind(),
+            Error::Kube(e) => e.kind(),
         }
     }
 }
