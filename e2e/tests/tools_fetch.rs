@@ -215,6 +215,15 @@ async fn upstream_checksum_that_the_download_does_not_match_is_not_recorded() {
         .await
         .unwrap_err();
     assert!(matches!(err, ToolsError::ChecksumMismatch { .. }), "{err}");
+    // The expected value is upstream's, not the pins': the message says where it came from.
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!(
+            "the upstream checksum file {}{checksum_path}",
+            fx.server.url()
+        )) && message.contains("nothing was recorded"),
+        "{message}"
+    );
     assert_eq!(std::fs::read(fx.pins_file()).unwrap(), before);
     assert!(!fx.cache_dir().join("istio").exists());
 }

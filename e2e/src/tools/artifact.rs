@@ -303,35 +303,6 @@ fn checksum(
     }
 }
 
-/// Reads the sha256 from an upstream checksum file for `file_name`.
-///
-/// Accepts the three published shapes: `<hex>  <name>` (kind and helm `.sha256sum`, from
-/// `shasum -a 256`), `<hex> <name>` (Istio `.sha256`, istio/release-builder
-/// pkg/util/files.go `CreateSha`) and a bare `<hex>` (helm `.sha256`). A name that is
-/// present must be `file_name`, so a checksum of another file is never taken.
-pub fn parse_checksum_file(text: &str, file_name: &str) -> Result<Sha256, String> {
-    let line = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .ok_or("the checksum file is empty")?;
-    let mut fields = line.split_whitespace();
-    let hex = fields.next().unwrap_or_default();
-    let sha: Sha256 = hex
-        .to_ascii_lowercase()
-        .parse()
-        .map_err(|_| format!("`{hex}` is not a sha256"))?;
-    if let Some(name) = fields.next() {
-        // `*name` marks binary mode in sha256sum output; a path prefix may precede the name.
-        let name = name.trim_start_matches('*');
-        let base = name.rsplit('/').next().unwrap_or(name);
-        if base != file_name {
-            return Err(format!("it is for `{name}`, not `{file_name}`"));
-        }
-    }
-    Ok(sha)
-}
-
 /// One base URL standing in for every upstream host (corporate mirror, air-gapped cache),
 /// laid out like the upstreams: `<base>/<upstream path>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -481,42 +452,6 @@ mod tests {
                 && err.to_string().contains("[helm.sha256]"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn checksum_files_in_every_published_shape() {
-        let hex = "aee6151561422756b764a4ae28e7f44cda5af5a9eead3cc9985112b1de8d8e0d";
-        let sha: Sha256 = hex.parse().unwrap();
-        assert_eq!(
-            parse_checksum_file(&format!("{hex}  kind-linux-amd64\n"), "kind-linux-amd64"),
-            Ok(sha)
-        );
-        assert_eq!(
-            parse_checksum_file(
-                &format!("{hex} istio-1.2.3-linux-amd64.tar.gz\n"),
-                "istio-1.2.3-linux-amd64.tar.gz"
-            ),
-            Ok(sha)
-        );
-        assert_eq!(
-            parse_checksum_file(&format!("{hex} *out/x.tgz\n"), "x.tgz"),
-            Ok(sha)
-        );
-        assert_eq!(
-            parse_checksum_file(&format!("{}\n", hex.to_uppercase()), "x"),
-            Ok(sha)
-        );
-        assert!(
-            parse_checksum_file(&format!("{hex}  other-file\n"), "kind-linux-amd64")
-                .unwrap_err()
-                .contains("other-file")
-        );
-        assert!(
-            parse_checksum_file("<html>not found</html>", "x")
-                .unwrap_err()
-                .contains("not a sha256")
-        );
-        assert!(parse_checksum_file("\n\n", "x").is_err());
     }
 
     #[test]

@@ -70,15 +70,15 @@ pub enum ToolsError {
     },
 
     #[error(
-        "{artifact}: checksum mismatch for {url}: expected sha256 {expected}, got {actual}. The download was removed. \
-         If {} is right, the server or mirror sent another file; if the upstream release changed, check it before updating the pin",
-        crate::pins::FILE_NAME
+        "{artifact}: checksum mismatch for {url}: {}",
+        mismatch(expected, actual, expected_from)
     )]
     ChecksumMismatch {
         artifact: String,
         url: String,
         expected: Sha256,
         actual: Sha256,
+        expected_from: ExpectedFrom,
     },
 
     #[error("{artifact}: the checksum file {url} cannot be used: {reason}")]
@@ -122,6 +122,30 @@ pub enum ToolsError {
 
     #[error("cannot record the checksum in {}: {message}", path.display())]
     RecordChecksum { path: PathBuf, message: String },
+}
+
+/// Where the sha256 a download must match came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExpectedFrom {
+    /// Recorded in the pins file.
+    Pins,
+    /// Read from the upstream checksum file at this URL (trust on first use).
+    ChecksumFile(String),
+}
+
+fn mismatch(expected: &Sha256, actual: &Sha256, from: &ExpectedFrom) -> String {
+    let pins = crate::pins::FILE_NAME;
+    match from {
+        ExpectedFrom::Pins => format!(
+            "expected sha256 {expected} (recorded in {pins}), got {actual}. The download was removed. \
+             If {pins} is right, the server or mirror sent another file; if the upstream release changed, check it before updating the pin"
+        ),
+        ExpectedFrom::ChecksumFile(url) => format!(
+            "expected sha256 {expected} from the upstream checksum file {url}, got {actual}. \
+             The download was removed and nothing was recorded in {pins}: the artifact and its checksum file disagree, \
+             so one of them is not what the upstream published"
+        ),
+    }
 }
 
 impl From<crate::fsx::FsError> for ToolsError {

@@ -5,6 +5,7 @@
 
 pub mod artifact;
 mod cache;
+pub mod checksum_file;
 mod download;
 mod error;
 pub mod extract;
@@ -18,7 +19,7 @@ use reqwest::Url;
 
 pub use artifact::{Artifact, Checksum, Mirror, Tool};
 pub use download::HttpSettings;
-pub use error::ToolsError;
+pub use error::{ExpectedFrom, ToolsError};
 
 use crate::fsx;
 use crate::pins::{ChecksumSlot, IstioRow, IstioVersion, Pins, Platform, Sha256};
@@ -221,7 +222,7 @@ async fn fetch_one(
         Checksum::Upstream { file_url, slot } => {
             let url = opts.source(file_url);
             let text = http.text(&label, &url).await?;
-            let sha = artifact::parse_checksum_file(&text, a.file_name()).map_err(|reason| {
+            let sha = checksum_file::parse(&text, a.file_name()).map_err(|reason| {
                 ToolsError::BadChecksumFile {
                     artifact: label.clone(),
                     url: url.to_string(),
@@ -231,10 +232,14 @@ async fn fetch_one(
             (sha, Some((slot, url)))
         }
     };
+    let expected_from = match &record {
+        None => ExpectedFrom::Pins,
+        Some((_, url)) => ExpectedFrom::ChecksumFile(url.to_string()),
+    };
     // Another run may have installed it while we waited for the lock.
     let dir = match cache.installed(a, expected) {
         Some(dir) => dir,
-        None => install(opts, cache, http, a, expected, &lock).await?,
+        None => install(opts, cache, http, a, (expected, expected_from), &lock).await?,
     };
     if let Some((slot, from)) = record {
         let _pins = cache.lock_pins(&opts.pins_file).await?;
@@ -252,7 +257,7 @@ async fn install(
     cache: &Cache,
     http: &Http,
     a: &Artifact,
-    expected: Sha256,
+    (expected, expected_from): (Sha256, ExpectedFrom),
     lock: &fsx::FileLock,
 ) -> Result<PathBuf, ToolsError> {
     let label = a.to_string();
@@ -268,6 +273,7 @@ async fn install(
             url: url.to_string(),
             expected,
             actual,
+            expected_from,
         });
     }
     let staged = staging.path().join("install");
