@@ -129,8 +129,9 @@ pub enum ToolsError {
 pub enum ExpectedFrom {
     /// Recorded in the pins file.
     Pins,
-    /// Read from the upstream checksum file at this URL (trust on first use).
-    ChecksumFile(String),
+    /// Read from the upstream checksum file at this URL (trust on first use). Boxed: it
+    /// rides in every [`ToolsError`].
+    ChecksumFile(Box<reqwest::Url>),
 }
 
 fn mismatch(expected: &Sha256, actual: &Sha256, from: &ExpectedFrom) -> String {

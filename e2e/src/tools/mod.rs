@@ -234,7 +234,7 @@ async fn fetch_one(
     };
     let expected_from = match &record {
         None => ExpectedFrom::Pins,
-        Some((_, url)) => ExpectedFrom::ChecksumFile(url.to_string()),
+        Some((_, url)) => ExpectedFrom::ChecksumFile(Box::new(url.clone())),
     };
     // Another run may have installed it while we waited for the lock.
     let dir = match cache.installed(a, expected) {
