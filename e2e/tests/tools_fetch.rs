@@ -476,3 +476,122 @@ async fn staging_left_by_a_killed_run_is_never_used_and_is_cleaned_up() {
         fx.staging_leftovers()
     );
 }
+
+fn redirect(location: String) -> Behaviour {
+    Behaviour::Redirect {
+        status: 302,
+        location,
+    }
+}
+
+#[tokio::test]
+async fn a_mirror_redirect_to_plain_http_off_this_machine_is_refused() {
+    let fx = Fixture::new(Recorded::all);
+    let away = "http://mirror.example.invalid/kind".to_owned();
+    fx.server.route(&fx.paths.kind, redirect(away.clone()));
+    let pins = fx.pins();
+    let err = ensure(&fx.opts(), &pins, pins.default_row())
+        .await
+        .unwrap_err();
+    let ToolsError::Redirect {
+        url, to, reason, ..
+    } = &err
+    else {
+        panic!("expected a refused redirect, got {err}");
+    };
+    assert_eq!(url, &format!("{}{}", fx.server.url(), fx.paths.kind));
+    assert_eq!(to, &away);
+    assert!(reason.contains("only to this machine"), "{reason}");
+    assert_eq!(
+        fx.server.hits(&fx.paths.kind),
+        1,
+        "a refusal is not retried"
+    );
+    assert!(!fx.cache_dir().join("kind").exists());
+}
+
+#[tokio::test]
+async fn a_checksum_file_redirect_to_plain_http_off_this_machine_is_refused() {
+    let fx = Fixture::new(istio_unrecorded);
+    let checksum_path = format!("{}.sha256", fx.paths.istio);
+    fx.server.route(
+        &checksum_path,
+        redirect("http://203.0.113.9/istio.sha256".into()),
+    );
+    let before = std::fs::read(fx.pins_file()).unwrap();
+    let pins = fx.pins();
+    let err = ensure(&fx.opts(), &pins, pins.default_row())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ToolsError::Redirect { to, .. } if to == "http://203.0.113.9/istio.sha256"),
+        "{err}"
+    );
+    assert_eq!(fx.server.hits(&checksum_path), 1);
+    assert_eq!(
+        fx.server.hits(&fx.paths.istio),
+        0,
+        "no download without a sum"
+    );
+    assert_eq!(std::fs::read(fx.pins_file()).unwrap(), before);
+}
+
+#[tokio::test]
+async fn a_redirect_loop_fails_at_once_without_retries() {
+    let fx = Fixture::new(Recorded::all);
+    let other = "/loop/elsewhere";
+    fx.server.route(
+        &fx.paths.kind,
+        redirect(format!("{}{other}", fx.server.url())),
+    );
+    // A relative Location, resolved against the URL that sent it.
+    fx.server.route(other, redirect(fx.paths.kind.clone()));
+    let pins = fx.pins();
+    let err = ensure(&fx.opts(), &pins, pins.default_row())
+        .await
+        .unwrap_err();
+    let ToolsError::Redirect { reason, .. } = &err else {
+        panic!("expected a refused redirect, got {err}");
+    };
+    assert!(reason.contains("loop"), "{reason}");
+    assert_eq!(fx.server.hits(&fx.paths.kind), 1, "not retried");
+    assert_eq!(fx.server.hits(other), 1);
+}
+
+#[tokio::test]
+async fn a_redirect_on_this_machine_is_followed_and_errors_name_the_final_url() {
+    let fx = Fixture::new(Recorded::all);
+    let moved = "/moved/kind";
+    fx.server.route(
+        &fx.paths.kind,
+        redirect(format!("{}{moved}", fx.server.url())),
+    );
+    let mut tampered = fx.artifacts.kind.clone();
+    tampered.push(b'\n');
+    fx.server.serve(moved, tampered);
+    let pins = fx.pins();
+    let err = ensure(&fx.opts(), &pins, pins.default_row())
+        .await
+        .unwrap_err();
+    let ToolsError::ChecksumMismatch { url, .. } = &err else {
+        panic!("expected a checksum mismatch, got {err}");
+    };
+    assert!(
+        url.starts_with(&format!("{}{moved}", fx.server.url())),
+        "the final URL: {url}"
+    );
+    assert!(
+        url.contains(&format!(
+            "redirected from {}{}",
+            fx.server.url(),
+            fx.paths.kind
+        )),
+        "and where it started: {url}"
+    );
+
+    // Served properly there, the redirect is followed to an install.
+    fx.server.serve(moved, fx.artifacts.kind.clone());
+    let tb = ensure(&fx.opts(), &pins, pins.default_row()).await.unwrap();
+    assert_eq!(std::fs::read(&tb.kind).unwrap(), fx.artifacts.kind);
+    assert_eq!(fx.server.hits(moved), 2);
+}

@@ -32,6 +32,11 @@ pub enum Behaviour {
         body: Arc<Vec<u8>>,
         gate: Gate,
     },
+    /// Answers with this redirect status and `Location` header, every time.
+    Redirect {
+        status: u16,
+        location: String,
+    },
 }
 
 /// Holds [`Behaviour::Gated`] answers until the test opens it, so a test can make something
@@ -230,6 +235,14 @@ fn handle(mut stream: TcpStream, shared: &Shared, stopped: &AtomicBool) {
         }
         Some(Behaviour::Status(code)) => {
             respond(&mut stream, &format!("{code} Status"), b"failed\n")
+        }
+        Some(Behaviour::Redirect { status, location }) => {
+            let head = format!(
+                "HTTP/1.1 {status} Redirect\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            stream
+                .write_all(head.as_bytes())
+                .and_then(|()| stream.flush())
         }
         Some(Behaviour::Gated { body, gate }) => {
             if gate.pass(stopped) {

@@ -147,6 +147,9 @@ fn tools_hint(e: &ToolsError) -> Option<String> {
         }
         ToolsError::Stalled { .. } => "try again later, or fetch from a mirror with --mirror URL",
         ToolsError::Interrupted { .. } => "try again, or fetch from a mirror with --mirror URL",
+        ToolsError::Redirect { .. } => {
+            "a --mirror must serve the files itself or redirect to https:// (plain http:// only on this machine)"
+        }
         ToolsError::BadMirror { .. }
         | ToolsError::BadPins { .. }
         | ToolsError::Http { .. }

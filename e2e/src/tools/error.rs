@@ -60,6 +60,17 @@ pub enum ToolsError {
         stall: Duration,
     },
 
+    /// A redirect that breaks the transport rules, a loop, or too long a chain. Not retried:
+    /// the server will answer the same way again.
+    #[error("{artifact}: {url} redirected to {to}, which is not followed: {reason}")]
+    Redirect {
+        artifact: String,
+        /// The URL that answered with the redirect.
+        url: String,
+        to: String,
+        reason: String,
+    },
+
     #[error("{artifact}: the download from {url} broke off ({attempts} attempts)")]
     Interrupted {
         artifact: String,
@@ -173,6 +184,7 @@ impl ToolsError {
             | ToolsError::Unreachable { .. }
             | ToolsError::Stalled { .. }
             | ToolsError::Interrupted { .. }
+            | ToolsError::Redirect { .. }
             | ToolsError::ChecksumMismatch { .. }
             | ToolsError::BadChecksumFile { .. }
             | ToolsError::UnsafeArchive { .. }

@@ -265,12 +265,12 @@ async fn install(
     let staging = cache.staging(a, lock)?;
     let download = staging.path().join(a.file_name());
     tracing::info!("{label}: fetching {url}");
-    let actual = http.to_file(&label, &url, &download).await?;
+    let (actual, from) = http.to_file(&label, &url, &download).await?;
     if actual != expected {
         drop(staging);
         return Err(ToolsError::ChecksumMismatch {
             artifact: label,
-            url: url.to_string(),
+            url: from,
             expected,
             actual,
             expected_from,
