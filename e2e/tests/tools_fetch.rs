@@ -595,3 +595,109 @@ async fn a_redirect_on_this_machine_is_followed_and_errors_name_the_final_url() 
     assert_eq!(std::fs::read(&tb.kind).unwrap(), fx.artifacts.kind);
     assert_eq!(fx.server.hits(moved), 2);
 }
+
+#[tokio::test]
+async fn a_body_longer_than_the_recorded_size_is_stopped() {
+    let fx = Fixture::new(Recorded::with_sizes);
+    // No Content-Length: the body would end only when the server closes, after 8 MiB.
+    fx.server.route(
+        &fx.paths.metallb,
+        Behaviour::Oversized {
+            announce: None,
+            send: 8 << 20,
+        },
+    );
+    let pins = fx.pins();
+    let err = ensure(&fx.opts(), &pins, pins.default_row())
+        .await
+        .unwrap_err();
+    let ToolsError::TooLarge { what, limit, .. } = &err else {
+        panic!("expected the download to be stopped, got {err}");
+    };
+    let recorded = fx.artifacts.metallb.len() as u64;
+    assert_eq!(*limit, e2e::tools::SizeLimit::Recorded(recorded));
+    assert!(what.contains("sent more than"), "{what}");
+    assert!(
+        err.to_string().contains("recorded in versions.toml"),
+        "{err}"
+    );
+    assert_eq!(fx.server.hits(&fx.paths.metallb), 1, "not retried");
+    assert!(!fx.cache_dir().join("metallb").exists());
+    assert!(
+        fx.staging_leftovers().is_empty(),
+        "{:?}",
+        fx.staging_leftovers()
+    );
+}
+
+#[tokio::test]
+async fn a_content_length_over_the_limit_is_refused_before_reading() {
+    // No size recorded: the ceiling for a manifest applies. The server announces 3 GiB and
+    // then sends nothing, so an attempt that started reading would stall.
+    let fx = Fixture::new(Recorded::all);
+    fx.server.route(
+        &fx.paths.metallb,
+        Behaviour::Oversized {
+            announce: Some(3 << 30),
+            send: 0,
+        },
+    );
+    let pins = fx.pins();
+    let err = ensure(&fx.opts(), &pins, pins.default_row())
+        .await
+        .unwrap_err();
+    let ToolsError::TooLarge { what, limit, .. } = &err else {
+        panic!("expected a refusal before reading, got {err}");
+    };
+    assert_eq!(*limit, e2e::tools::SizeLimit::MANIFEST);
+    assert!(
+        what.contains(&format!("announces {} bytes", 3u64 << 30)),
+        "{what}"
+    );
+    assert_eq!(fx.server.hits(&fx.paths.metallb), 1);
+
+    // With the size recorded, one byte more than that is refused the same way.
+    fx.write_pins(&Recorded::with_sizes(&fx.artifacts));
+    let recorded = fx.artifacts.metallb.len() as u64;
+    fx.server.route(
+        &fx.paths.metallb,
+        Behaviour::Oversized {
+            announce: Some(recorded + 1),
+            send: 0,
+        },
+    );
+    let pins = fx.pins();
+    let err = ensure(&fx.opts(), &pins, pins.default_row())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ToolsError::TooLarge { limit, .. } if *limit == e2e::tools::SizeLimit::Recorded(recorded)),
+        "{err}"
+    );
+    assert_eq!(fx.server.hits(&fx.paths.metallb), 2);
+    assert!(fx.staging_leftovers().is_empty());
+}
+
+#[tokio::test]
+async fn a_download_past_the_ceiling_is_stopped() {
+    let fx = Fixture::new(Recorded::all);
+    fx.server.route(
+        &fx.paths.kind,
+        Behaviour::Oversized {
+            announce: None,
+            send: 8 << 20,
+        },
+    );
+    let pins = fx.pins();
+    let mut a = e2e::tools::artifact::for_row(&pins, pins.default_row(), fx.platform).unwrap();
+    // A small ceiling stands in for the real one, so the test sends megabytes, not gigabytes.
+    a.kind.size = e2e::tools::SizeLimit::Ceiling(64 * 1024);
+    let err = e2e::tools::fetch(&fx.opts(), &[&a.kind]).await.unwrap_err();
+    assert!(
+        matches!(&err, ToolsError::TooLarge { what, .. } if what.contains("sent more than")),
+        "{err}"
+    );
+    assert!(err.to_string().contains("record its size there"), "{err}");
+    assert!(!fx.cache_dir().join("kind").exists());
+    assert!(fx.staging_leftovers().is_empty());
+}

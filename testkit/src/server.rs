@@ -37,6 +37,14 @@ pub enum Behaviour {
         status: u16,
         location: String,
     },
+    /// Announces `announce` bytes in `Content-Length` (or, with `None`, no length: the body
+    /// ends when the connection closes), sends `send` bytes of `#` while the client reads,
+    /// then holds the connection if it announced more than it sent, else closes it. A
+    /// stand-in for a server that sends gigabytes, at no cost until the client reads.
+    Oversized {
+        announce: Option<u64>,
+        send: u64,
+    },
 }
 
 /// Holds [`Behaviour::Gated`] answers until the test opens it, so a test can make something
@@ -244,6 +252,13 @@ fn handle(mut stream: TcpStream, shared: &Shared, stopped: &AtomicBool) {
                 .write_all(head.as_bytes())
                 .and_then(|()| stream.flush())
         }
+        Some(Behaviour::Oversized { announce, send }) => {
+            let _ = send_oversized(&mut stream, announce, send);
+            if announce.is_some_and(|n| n > send) {
+                hold(stopped);
+            }
+            stream.shutdown(Shutdown::Both)
+        }
         Some(Behaviour::Gated { body, gate }) => {
             if gate.pass(stopped) {
                 respond(&mut stream, "200 OK", &body)
@@ -287,6 +302,24 @@ fn respond(stream: &mut TcpStream, status: &str, body: &[u8]) -> std::io::Result
     stream.write_all(headers(status, body.len()).as_bytes())?;
     for chunk in body.chunks(256 * 1024) {
         stream.write_all(chunk)?;
+    }
+    stream.flush()
+}
+
+fn send_oversized(stream: &mut TcpStream, announce: Option<u64>, send: u64) -> std::io::Result<()> {
+    let length = announce
+        .map(|n| format!("Content-Length: {n}\r\n"))
+        .unwrap_or_default();
+    let head = format!(
+        "HTTP/1.1 200 OK\r\n{length}Content-Type: application/octet-stream\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes())?;
+    let block = [b'#'; 64 * 1024];
+    let mut left = send;
+    while left > 0 {
+        let n = left.min(block.len() as u64) as usize;
+        stream.write_all(&block[..n])?;
+        left -= n as u64;
     }
     stream.flush()
 }

@@ -153,6 +153,8 @@ fn tools_hint(e: &ToolsError) -> Option<String> {
         ToolsError::BadMirror { .. }
         | ToolsError::BadPins { .. }
         | ToolsError::Http { .. }
+        | ToolsError::TooLarge { .. }
+        | ToolsError::ArchiveTooLarge { .. }
         | ToolsError::ChecksumMismatch { .. }
         | ToolsError::BadChecksumFile { .. }
         | ToolsError::UnsafeArchive { .. }

@@ -17,7 +17,7 @@ use reqwest::{StatusCode, Url};
 use sha2::Digest;
 use tokio::io::AsyncWriteExt;
 
-use super::artifact::is_loopback;
+use super::artifact::{SizeLimit, is_loopback};
 use super::error::ToolsError;
 use crate::pins::Sha256;
 
@@ -46,8 +46,9 @@ impl Default for HttpSettings {
     }
 }
 
-/// Checksum files are a line of text; anything bigger is not one.
-const CHECKSUM_FILE_LIMIT: usize = 4096;
+/// Checksum files are a line of text per artifact; one for a whole release (many platforms,
+/// signatures, SBOMs) stays far below this.
+const CHECKSUM_FILE_LIMIT: usize = 64 * 1024;
 
 /// Writes to disk in large blocks, so a 200 MB download costs a few hundred writes.
 const WRITE_BUFFER: usize = 1 << 20;
@@ -206,17 +207,29 @@ impl Http {
     /// A small text file (an upstream checksum file).
     pub(crate) async fn text(&self, artifact: &str, url: &Url) -> Result<String, ToolsError> {
         let trail = Trail::new(url);
+        let too_large = |reason: String| {
+            Failure::Fatal(ToolsError::BadChecksumFile {
+                artifact: artifact.to_owned(),
+                url: trail.describe(),
+                reason,
+            })
+        };
         self.with_retries(artifact, &trail, async || {
             let mut response = self.get(&trail).await?;
+            if let Some(len) = response.content_length()
+                && len > CHECKSUM_FILE_LIMIT as u64
+            {
+                return Err(too_large(format!(
+                    "it announces {len} bytes, more than the {CHECKSUM_FILE_LIMIT} a checksum file may have"
+                )));
+            }
             let mut body = Vec::new();
             while let Some(chunk) = self.next_chunk(&mut response).await? {
                 body.extend_from_slice(chunk.as_ref());
                 if body.len() > CHECKSUM_FILE_LIMIT {
-                    return Err(Failure::Fatal(ToolsError::BadChecksumFile {
-                        artifact: artifact.to_owned(),
-                        url: trail.describe(),
-                        reason: format!("it is larger than {CHECKSUM_FILE_LIMIT} bytes"),
-                    }));
+                    return Err(too_large(format!(
+                        "it is larger than the {CHECKSUM_FILE_LIMIT} bytes a checksum file may have"
+                    )));
                 }
             }
             String::from_utf8(body).map_err(|_| {
@@ -233,35 +246,54 @@ impl Http {
     /// Streams `url` into a new file at `dest` (replacing a partial one from an earlier
     /// attempt) and returns the sha256 of what was written, with the URL it came from
     /// (and where the fetch started, if a redirect took it elsewhere).
+    ///
+    /// A response longer than `limit` is refused: before reading when its `Content-Length`
+    /// says so, else as soon as the bytes received pass it. Neither is retried.
     pub(crate) async fn to_file(
         &self,
         artifact: &str,
         url: &Url,
         dest: &Path,
+        limit: SizeLimit,
     ) -> Result<(Sha256, String), ToolsError> {
         let trail = Trail::new(url);
+        let too_large = |what: String| {
+            Failure::Fatal(ToolsError::TooLarge {
+                artifact: artifact.to_owned(),
+                url: trail.describe(),
+                what,
+                limit,
+            })
+        };
+        let write_error = |e| Failure::Fatal(ToolsError::io("write", dest)(e));
         let sha = self
             .with_retries(artifact, &trail, async || {
                 let mut response = self.get(&trail).await?;
+                if let Some(len) = response.content_length()
+                    && len > limit.bytes()
+                {
+                    return Err(too_large(format!("announces {len} bytes (Content-Length)")));
+                }
                 let file = tokio::fs::File::create(dest)
                     .await
                     .map_err(|e| Failure::Fatal(ToolsError::io("create", dest)(e)))?;
                 let mut out = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
                 let bar = self.progress_bar(artifact, response.content_length());
                 let mut hasher = sha2::Sha256::new();
+                let mut received: u64 = 0;
                 while let Some(chunk) = self.next_chunk(&mut response).await? {
                     let chunk = chunk.as_ref();
+                    received += chunk.len() as u64;
+                    if received > limit.bytes() {
+                        return Err(too_large(format!("sent more than {} bytes", limit.bytes())));
+                    }
                     hasher.update(chunk);
-                    out.write_all(chunk)
-                        .await
-                        .map_err(|e| Failure::Fatal(ToolsError::io("write", dest)(e)))?;
+                    out.write_all(chunk).await.map_err(write_error)?;
                     if let Some(bar) = &bar {
                         bar.inc(chunk.len() as u64);
                     }
                 }
-                out.flush()
-                    .await
-                    .map_err(|e| Failure::Fatal(ToolsError::io("write", dest)(e)))?;
+                out.flush().await.map_err(write_error)?;
                 if let Some(bar) = bar {
                     bar.finish_and_clear();
                 }

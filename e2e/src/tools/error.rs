@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::artifact::SizeLimit;
 use crate::error::ErrorKind;
 use crate::pins::Sha256;
 
@@ -60,6 +61,17 @@ pub enum ToolsError {
         stall: Duration,
     },
 
+    /// The server announced or sent more than the artifact may have; it was stopped there
+    /// and nothing was kept. Not retried.
+    #[error("{artifact}: {url} {what}; the limit is {limit}")]
+    TooLarge {
+        artifact: String,
+        url: String,
+        /// What the server did: announced a length, or kept sending.
+        what: String,
+        limit: SizeLimit,
+    },
+
     /// A redirect that breaks the transport rules, a loop, or too long a chain. Not retried:
     /// the server will answer the same way again.
     #[error("{artifact}: {url} redirected to {to}, which is not followed: {reason}")]
@@ -104,6 +116,18 @@ pub enum ToolsError {
         artifact: String,
         entry: String,
         reason: String,
+    },
+
+    #[error(
+        "{artifact}: refusing the archive: entry `{entry}` would make {what} more than {limit} bytes when extracted \
+         (a limit built into this tool, against archives that inflate without end); nothing was installed"
+    )]
+    ArchiveTooLarge {
+        artifact: String,
+        entry: String,
+        /// `one file` or `the extracted files together`.
+        what: &'static str,
+        limit: u64,
     },
 
     #[error(
@@ -185,6 +209,8 @@ impl ToolsError {
             | ToolsError::Stalled { .. }
             | ToolsError::Interrupted { .. }
             | ToolsError::Redirect { .. }
+            | ToolsError::TooLarge { .. }
+            | ToolsError::ArchiveTooLarge { .. }
             | ToolsError::ChecksumMismatch { .. }
             | ToolsError::BadChecksumFile { .. }
             | ToolsError::UnsafeArchive { .. }

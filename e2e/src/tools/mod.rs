@@ -17,7 +17,7 @@ use std::os::unix::fs::PermissionsExt as _;
 
 use reqwest::Url;
 
-pub use artifact::{Artifact, Checksum, Mirror, Tool};
+pub use artifact::{Artifact, Checksum, ExtractLimits, Mirror, SizeLimit, Tool};
 pub use download::HttpSettings;
 pub use error::{ExpectedFrom, ToolsError};
 
@@ -265,7 +265,7 @@ async fn install(
     let staging = cache.staging(a, lock)?;
     let download = staging.path().join(a.file_name());
     tracing::info!("{label}: fetching {url}");
-    let (actual, from) = http.to_file(&label, &url, &download).await?;
+    let (actual, from) = http.to_file(&label, &url, &download, a.size).await?;
     if actual != expected {
         drop(staging);
         return Err(ToolsError::ChecksumMismatch {
@@ -286,15 +286,16 @@ async fn install(
             std::fs::set_permissions(&to, std::os::unix::fs::PermissionsExt::from_mode(mode))
                 .map_err(ToolsError::io("set permissions of", &to))?;
         }
-        Unpack::TarGz { picks } => {
+        Unpack::TarGz { picks, limits } => {
             let job = (
                 label.clone(),
                 download.clone(),
                 staged.clone(),
                 picks.clone(),
+                *limits,
             );
             tokio::task::spawn_blocking(move || {
-                extract::extract_tar_gz(&job.0, &job.1, &job.2, &job.3)
+                extract::extract_tar_gz(&job.0, &job.1, &job.2, &job.3, job.4)
             })
             .await
             .map_err(|source| ToolsError::Task {
