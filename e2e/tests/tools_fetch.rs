@@ -701,3 +701,62 @@ async fn a_download_past_the_ceiling_is_stopped() {
     assert!(!fx.cache_dir().join("kind").exists());
     assert!(fx.staging_leftovers().is_empty());
 }
+
+#[tokio::test]
+async fn a_server_that_drips_forever_meets_the_deadline() {
+    let fx = Fixture::new(Recorded::all);
+    // A byte every 50 ms is never silent for the 400 ms stall timeout, so only an overall
+    // deadline can end it.
+    fx.server.route(
+        &fx.paths.kind,
+        Behaviour::Drip {
+            body: Arc::new(fx.artifacts.kind.clone()),
+            every: std::time::Duration::from_millis(50),
+        },
+    );
+    let pins = fx.pins();
+    let mut opts = fx.opts();
+    opts.http.deadline = std::time::Duration::from_secs(1);
+    let err = ensure(&opts, &pins, pins.default_row()).await.unwrap_err();
+    let ToolsError::DeadlineExceeded {
+        attempts, deadline, ..
+    } = &err
+    else {
+        panic!("expected the deadline to end it, got {err}");
+    };
+    assert_eq!((*attempts, *deadline), (1, opts.http.deadline));
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!("{}{}", fx.server.url(), fx.paths.kind))
+            && message.contains("download deadline"),
+        "{message}"
+    );
+    assert_eq!(
+        fx.server.hits(&fx.paths.kind),
+        1,
+        "a deadline is not retried"
+    );
+    assert!(!fx.cache_dir().join("kind").exists());
+    assert!(
+        fx.staging_leftovers().is_empty(),
+        "{:?}",
+        fx.staging_leftovers()
+    );
+}
+
+#[tokio::test]
+async fn the_deadline_bounds_retries_of_a_server_that_never_answers() {
+    let fx = Fixture::new(Recorded::all);
+    fx.server
+        .route(&fx.paths.kind, Behaviour::StallBeforeHeaders);
+    let pins = fx.pins();
+    let mut opts = fx.opts();
+    // Shorter than one attempt's wait for the headers (connect + stall timeouts).
+    opts.http.deadline = (opts.http.connect_timeout + opts.http.stall_timeout) * 2 / 3;
+    let err = ensure(&opts, &pins, pins.default_row()).await.unwrap_err();
+    assert!(
+        matches!(err, ToolsError::DeadlineExceeded { attempts: 1, .. }),
+        "{err}"
+    );
+    assert_eq!(fx.server.hits(&fx.paths.kind), 1);
+}

@@ -1,6 +1,7 @@
 //! A small HTTP/1.1 server on 127.0.0.1 for download tests: serves generated files, answers
-//! 404 for anything else, and can drop a connection mid-body, stall, or hold an answer until
-//! the test opens a [`Gate`]. It counts the requests per path so tests can tell a download
+//! 404 for anything else, and can drop a connection mid-body, stall, drip a byte at a time,
+//! redirect, announce or send more than it should, or hold an answer until the test opens
+//! a [`Gate`]. It counts the requests per path so tests can tell a download
 //! from a cache hit, and wait for a request to arrive instead of sleeping.
 
 use std::collections::HashMap;
@@ -44,6 +45,12 @@ pub enum Behaviour {
     Oversized {
         announce: Option<u64>,
         send: u64,
+    },
+    /// Sends the headers, then the body one byte every `every`: never silent long enough to
+    /// look stalled, never done (until [`HOLD_LIMIT`], when it closes the connection).
+    Drip {
+        body: Arc<Vec<u8>>,
+        every: Duration,
     },
 }
 
@@ -259,6 +266,10 @@ fn handle(mut stream: TcpStream, shared: &Shared, stopped: &AtomicBool) {
             }
             stream.shutdown(Shutdown::Both)
         }
+        Some(Behaviour::Drip { body, every }) => {
+            let _ = drip(&mut stream, &body, every, stopped);
+            stream.shutdown(Shutdown::Both)
+        }
         Some(Behaviour::Gated { body, gate }) => {
             if gate.pass(stopped) {
                 respond(&mut stream, "200 OK", &body)
@@ -322,6 +333,25 @@ fn send_oversized(stream: &mut TcpStream, announce: Option<u64>, send: u64) -> s
         left -= n as u64;
     }
     stream.flush()
+}
+
+fn drip(
+    stream: &mut TcpStream,
+    body: &[u8],
+    every: Duration,
+    stopped: &AtomicBool,
+) -> std::io::Result<()> {
+    stream.write_all(headers("200 OK", body.len()).as_bytes())?;
+    let start = Instant::now();
+    for byte in body {
+        if stopped.load(Ordering::SeqCst) || start.elapsed() > HOLD_LIMIT {
+            break;
+        }
+        stream.write_all(std::slice::from_ref(byte))?;
+        stream.flush()?;
+        std::thread::sleep(every);
+    }
+    Ok(())
 }
 
 fn send_half(stream: &mut TcpStream, body: &[u8]) -> std::io::Result<()> {

@@ -146,6 +146,9 @@ fn tools_hint(e: &ToolsError) -> Option<String> {
             "check your network or proxy, fetch from a mirror with --mirror URL, or use only the cache with --offline"
         }
         ToolsError::Stalled { .. } => "try again later, or fetch from a mirror with --mirror URL",
+        ToolsError::DeadlineExceeded { .. } => {
+            "on a slow network, raise the deadline with --download-deadline SECS (or MESH_DOWNLOAD_DEADLINE), or fetch from a mirror with --mirror URL"
+        }
         ToolsError::Interrupted { .. } => "try again, or fetch from a mirror with --mirror URL",
         ToolsError::Redirect { .. } => {
             "a --mirror must serve the files itself or redirect to https:// (plain http:// only on this machine)"
@@ -269,6 +272,15 @@ mod tests {
                     stall: Duration::from_secs(30),
                 }),
                 "--mirror URL",
+            ),
+            (
+                tools(ToolsError::DeadlineExceeded {
+                    artifact: "istio".into(),
+                    url: "https://github.com/x".into(),
+                    attempts: 2,
+                    deadline: Duration::from_secs(900),
+                }),
+                "--download-deadline SECS (or MESH_DOWNLOAD_DEADLINE)",
             ),
             (WriteError::NotOurs(PathBuf::from("/x")).into(), "--out"),
             (NetError::NoNetwork.into(), "--docker-subnet"),

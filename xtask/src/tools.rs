@@ -1,11 +1,12 @@
 //! `cargo xtask tools`: fetch and verify the pinned tools into the shared cache.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
 use e2e::dirs::CACHE_DIR_ENV;
 use e2e::pins::{IstioVersion, Pins, Platform};
-use e2e::tools::{FetchOptions, Mirror, Toolbox};
+use e2e::tools::{FetchOptions, HttpSettings, Mirror, Toolbox};
 
 use crate::error::CliError;
 
@@ -29,6 +30,15 @@ pub struct ToolsArgs {
     /// The shared download cache.
     #[arg(long, value_name = "DIR", env = "MESH_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
+    /// The most one download may take, every retry included, in seconds.
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "MESH_DOWNLOAD_DEADLINE",
+        default_value_t = HttpSettings::default().deadline.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    download_deadline: u64,
 }
 
 pub fn run(args: ToolsArgs) -> Result<(), CliError> {
@@ -46,6 +56,7 @@ pub fn run(args: ToolsArgs) -> Result<(), CliError> {
     opts.offline = args.offline;
     opts.mirror = args.mirror.as_deref().map(Mirror::parse).transpose()?;
     opts.progress = true;
+    opts.http.deadline = Duration::from_secs(args.download_deadline);
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

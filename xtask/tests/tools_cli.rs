@@ -31,6 +31,20 @@ fn plain_http_mirror_off_this_machine_is_bad_usage() {
 }
 
 #[test]
+fn a_download_deadline_of_zero_is_bad_usage() {
+    let cache = tempfile::tempdir().unwrap();
+    for args in [
+        &["--download-deadline", "0"][..],
+        &["--download-deadline", "soon"],
+    ] {
+        let out = xtask(args, cache.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("--download-deadline"), "{stderr}");
+    }
+}
+
+#[test]
 fn unknown_istio_version_is_bad_usage() {
     let cache = tempfile::tempdir().unwrap();
     let out = xtask(&["--istio", "9.9.9"], cache.path());

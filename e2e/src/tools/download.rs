@@ -1,5 +1,6 @@
-//! HTTP downloads: streamed to a file and hashed on the way, never held in memory, with
-//! connect and stall timeouts and a bounded number of retries with backoff.
+//! HTTP downloads: streamed to a file and hashed on the way, never held in memory, bounded
+//! in size, with connect and stall timeouts, a bounded number of retries with backoff, and
+//! an overall deadline (a server that sends a byte just often enough never stalls).
 //!
 //! Redirects are followed here, hop by hop, not by the HTTP client, so that every hop is
 //! held to the rules a mirror is held to: https anywhere, plain http only to this machine,
@@ -33,6 +34,9 @@ pub struct HttpSettings {
     pub attempts: u32,
     /// Wait before the second attempt; doubles for each further one.
     pub backoff: Duration,
+    /// The most one download (an artifact or its checksum file) may take, every attempt
+    /// and wait included.
+    pub deadline: Duration,
 }
 
 impl Default for HttpSettings {
@@ -42,6 +46,7 @@ impl Default for HttpSettings {
             stall_timeout: Duration::from_secs(30),
             attempts: 4,
             backoff: Duration::from_secs(1),
+            deadline: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -378,7 +383,8 @@ impl Http {
         Some(bar)
     }
 
-    /// Runs `attempt` until it succeeds, fails for good, or the attempts run out.
+    /// Runs `attempt` until it succeeds, fails for good, the attempts run out, or the
+    /// deadline passes (whatever the attempt is doing then).
     async fn with_retries<T>(
         &self,
         artifact: &str,
@@ -387,23 +393,34 @@ impl Http {
     ) -> Result<T, ToolsError> {
         let attempts = self.settings.attempts.max(1);
         let mut wait = self.settings.backoff;
-        loop {
-            trail.attempts.set(trail.attempts.get() + 1);
-            let n = trail.attempts.get();
-            let failure = match attempt().await {
-                Ok(value) => return Ok(value),
-                Err(failure) => failure,
-            };
-            if !failure.transient() || n >= attempts {
-                return Err(self.error(artifact, trail, failure));
+        let retries = async {
+            loop {
+                trail.attempts.set(trail.attempts.get() + 1);
+                let n = trail.attempts.get();
+                let failure = match attempt().await {
+                    Ok(value) => return Ok(value),
+                    Err(failure) => failure,
+                };
+                if !failure.transient() || n >= attempts {
+                    return Err(self.error(artifact, trail, failure));
+                }
+                tracing::warn!(
+                    "{artifact}: attempt {n} of {attempts} for {} failed ({}); retrying in {wait:?}",
+                    trail.describe(),
+                    failure.summary()
+                );
+                tokio::time::sleep(wait).await;
+                wait = wait.saturating_mul(2);
             }
-            tracing::warn!(
-                "{artifact}: attempt {n} of {attempts} for {} failed ({}); retrying in {wait:?}",
-                trail.describe(),
-                failure.summary()
-            );
-            tokio::time::sleep(wait).await;
-            wait = wait.saturating_mul(2);
+        };
+        match tokio::time::timeout(self.settings.deadline, retries).await {
+            Ok(done) => done,
+            Err(_) => Err(ToolsError::DeadlineExceeded {
+                artifact: artifact.to_owned(),
+                url: trail.describe(),
+                attempts: trail.attempts.get(),
+                deadline: self.settings.deadline,
+            }),
         }
     }
 

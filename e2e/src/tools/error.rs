@@ -83,6 +83,19 @@ pub enum ToolsError {
         reason: String,
     },
 
+    /// The download took longer than the deadline allows, all attempts together. Not retried.
+    #[error(
+        "{artifact}: {url} did not finish within {}s, the download deadline ({attempts} attempt{}); \
+         the server is too slow, or the deadline setting too short for this network",
+        deadline.as_secs_f32(), if *.attempts == 1 { "" } else { "s" }
+    )]
+    DeadlineExceeded {
+        artifact: String,
+        url: String,
+        attempts: u32,
+        deadline: Duration,
+    },
+
     #[error("{artifact}: the download from {url} broke off ({attempts} attempts)")]
     Interrupted {
         artifact: String,
@@ -207,6 +220,7 @@ impl ToolsError {
             | ToolsError::Http { .. }
             | ToolsError::Unreachable { .. }
             | ToolsError::Stalled { .. }
+            | ToolsError::DeadlineExceeded { .. }
             | ToolsError::Interrupted { .. }
             | ToolsError::Redirect { .. }
             | ToolsError::TooLarge { .. }
