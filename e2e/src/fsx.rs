@@ -191,6 +191,11 @@ fn try_lock(path: &Path) -> Result<Result<FileLock, File>, FsError> {
     }
 }
 
+/// Takes the lock at `path` (creating the file) if no one holds it; `None` if someone does.
+pub fn lock_if_free(path: &Path) -> Result<Option<FileLock>, FsError> {
+    Ok(try_lock(path)?.ok())
+}
+
 /// Takes the lock at `path` (creating the file), waiting for another holder to let go;
 /// `on_wait` runs once, before waiting, so the caller can say why nothing happens.
 pub fn lock(path: &Path, on_wait: impl FnOnce()) -> Result<FileLock, FsError> {

@@ -54,10 +54,11 @@ async fn fetches_verifies_and_installs_what_a_row_needs() {
     );
     assert_eq!(mode(&tb.metallb_manifest), 0o644);
 
-    // Only istioctl and the three charts are extracted.
+    // Only istioctl and the three charts are extracted, beside the completion marker.
     assert_eq!(
         tree(&istio_dir),
         [
+            ".install.json",
             "charts",
             "charts/base",
             "charts/base/Chart.yaml",

@@ -162,6 +162,7 @@ fn tools_hint(e: &ToolsError) -> Option<String> {
         | ToolsError::BadChecksumFile { .. }
         | ToolsError::UnsafeArchive { .. }
         | ToolsError::MissingInArchive { .. }
+        | ToolsError::SymlinkedInstall { .. }
         | ToolsError::Io { .. }
         | ToolsError::Task { .. }
         | ToolsError::HttpClient(_)

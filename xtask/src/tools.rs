@@ -24,6 +24,11 @@ pub struct ToolsArgs {
     /// Use the cache only; say what is missing.
     #[arg(long)]
     offline: bool,
+    /// Re-hash every cached file against its install's completion marker (a plain run
+    /// checks only that each file is there with its size); a damaged install is removed and
+    /// fetched again (with --offline: removed and reported).
+    #[arg(long)]
+    verify: bool,
     /// One base URL that replaces every upstream host (laid out like the upstreams).
     #[arg(long, value_name = "URL")]
     mirror: Option<String>,
@@ -54,6 +59,7 @@ pub fn run(args: ToolsArgs) -> Result<(), CliError> {
     let mut opts = FetchOptions::new(cache_dir, pins_file, platform);
     opts.locked = args.locked;
     opts.offline = args.offline;
+    opts.verify = args.verify;
     opts.mirror = args.mirror.as_deref().map(Mirror::parse).transpose()?;
     opts.progress = true;
     opts.http.deadline = Duration::from_secs(args.download_deadline);
@@ -76,6 +82,9 @@ pub fn run(args: ToolsArgs) -> Result<(), CliError> {
     };
     for (version, toolbox) in &toolboxes {
         print!("{}", describe(&version.to_string(), platform, toolbox));
+    }
+    if args.verify {
+        eprintln!("verified: every file of these installs matches its sha256");
     }
     Ok(())
 }

@@ -167,6 +167,24 @@ fn refuse_redirect(from: &Url, to: &Url, chain: &[Url]) -> Option<String> {
     })
 }
 
+/// What a fetch got, the URL it came from (after redirects), and that URL described for
+/// messages (with where the fetch started, if a redirect took it elsewhere).
+pub(crate) struct Fetched<T> {
+    pub(crate) body: T,
+    pub(crate) url: Url,
+    pub(crate) described: String,
+}
+
+impl Trail {
+    fn fetched<T>(&self, body: T) -> Fetched<T> {
+        Fetched {
+            body,
+            url: self.now(),
+            described: self.describe(),
+        }
+    }
+}
+
 /// An HTTP client with the redirect, proxy and retry policy.
 pub(crate) struct Http {
     /// For every host but this machine: honours the proxy environment.
@@ -210,7 +228,11 @@ impl Http {
     }
 
     /// A small text file (an upstream checksum file).
-    pub(crate) async fn text(&self, artifact: &str, url: &Url) -> Result<String, ToolsError> {
+    pub(crate) async fn text(
+        &self,
+        artifact: &str,
+        url: &Url,
+    ) -> Result<Fetched<String>, ToolsError> {
         let trail = Trail::new(url);
         let too_large = |reason: String| {
             Failure::Fatal(ToolsError::BadChecksumFile {
@@ -246,6 +268,7 @@ impl Http {
             })
         })
         .await
+        .map(|text| trail.fetched(text))
     }
 
     /// Streams `url` into a new file at `dest` (replacing a partial one from an earlier
@@ -260,7 +283,7 @@ impl Http {
         url: &Url,
         dest: &Path,
         limit: SizeLimit,
-    ) -> Result<(Sha256, String), ToolsError> {
+    ) -> Result<Fetched<Sha256>, ToolsError> {
         let trail = Trail::new(url);
         let too_large = |what: String| {
             Failure::Fatal(ToolsError::TooLarge {
@@ -305,7 +328,7 @@ impl Http {
                 Ok(Sha256(hasher.finalize().into()))
             })
             .await?;
-        Ok((sha, trail.describe()))
+        Ok(trail.fetched(sha))
     }
 
     /// Sends the request, following redirects that keep to the rules; returns the final

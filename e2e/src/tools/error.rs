@@ -149,6 +149,12 @@ pub enum ToolsError {
     )]
     MissingInArchive { artifact: String, path: String },
 
+    #[error(
+        "{} is a symbolic link; the cache trusts only directories it made itself. Remove the link and run again",
+        path.display()
+    )]
+    SymlinkedInstall { path: PathBuf },
+
     #[error("cannot {action} {}", path.display())]
     Io {
         action: &'static str,
@@ -214,7 +220,8 @@ impl ToolsError {
         match self {
             ToolsError::BadMirror { .. }
             | ToolsError::BadPins { .. }
-            | ToolsError::Unrecorded { .. } => ErrorKind::BadInput,
+            | ToolsError::Unrecorded { .. }
+            | ToolsError::SymlinkedInstall { .. } => ErrorKind::BadInput,
             ToolsError::Offline { .. }
             | ToolsError::NotFound { .. }
             | ToolsError::Http { .. }
