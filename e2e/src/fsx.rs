@@ -41,9 +41,20 @@ fn parent_of(path: &Path) -> &Path {
 /// (created 0600, so never readable by others), set to `mode`, written, synced, renamed
 /// over `path`, and the directory synced. A reader sees the old file or the new one.
 pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), FsError> {
+    write_atomic_named(path, contents, mode, ".tmp-")
+}
+
+/// [`write_atomic`] with the temp file named `<temp_prefix><random>`, so that the caller
+/// can recognise (git-ignore, clean up) the temp file a killed write leaves behind.
+pub fn write_atomic_named(
+    path: &Path,
+    contents: &[u8],
+    mode: u32,
+    temp_prefix: &str,
+) -> Result<(), FsError> {
     let dir = parent_of(path);
     let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
+        .prefix(temp_prefix)
         .tempfile_in(dir)
         .map_err(FsError::during("create a temp file in", dir))?;
     let written = (|| {

@@ -166,7 +166,7 @@ fn tools_hint(e: &ToolsError) -> Option<String> {
         | ToolsError::Io { .. }
         | ToolsError::Task { .. }
         | ToolsError::HttpClient(_)
-        | ToolsError::RecordChecksum { .. } => return None,
+        | ToolsError::RecordChecksum(_) => return None,
     };
     Some(text.into())
 }

@@ -20,7 +20,9 @@ pub use types::{
     Arch, Hub, ImageRef, IstioVersion, NodeImage, Os, Platform, PlatformChecksums, PlatformSizes,
     Sha256, ToolVersion,
 };
-pub use write_back::{ChecksumSlot, with_checksum};
+pub use write_back::{
+    ChecksumSlot, SlotConflict, WriteBackError, record_checksum, remove_stale_temps, with_checksum,
+};
 
 /// The name of the pins file at the top of the checkout.
 pub const FILE_NAME: &str = "versions.toml";
@@ -346,7 +348,7 @@ mod tests {
             version: version("1.24.1"),
             platform: "linux-arm64".parse().unwrap(),
         };
-        let text = with_checksum(FIXTURE, &slot, sha).unwrap();
+        let text = with_checksum(FIXTURE, &slot, sha).unwrap().unwrap();
         let pins = Pins::parse(&text, Path::new(FILE_NAME)).unwrap();
         let row = pins.row(&version("1.24.1")).unwrap();
         assert_eq!(row.sha256[&"linux-arm64".parse().unwrap()], Some(sha));

@@ -153,11 +153,17 @@ impl Cache {
     /// Waits for the lock that serialises writes to the pins file at `pins_file`, so two
     /// runs recording different checksums at once do not lose one.
     pub(crate) async fn lock_pins(&self, pins_file: &Path) -> Result<FileLock, ToolsError> {
-        let absolute = std::path::absolute(pins_file).unwrap_or_else(|_| pins_file.to_owned());
-        let digest = sha2::Sha256::digest(absolute.as_os_str().as_encoded_bytes());
-        let name = format!("pins-{}", hex::encode(&digest[..8]));
-        self.lock_named(&name, &pins_file.display().to_string())
+        self.lock_named(&pins_lock_name(pins_file), &pins_file.display().to_string())
             .await
+    }
+
+    /// The pins file's lock if no one holds it (for tidying up, which never waits).
+    pub(crate) fn lock_pins_if_free(&self, pins_file: &Path) -> Option<FileLock> {
+        let dir = self.root.join(LOCKS);
+        fs::create_dir_all(&dir).ok()?;
+        fsx::lock_if_free(&dir.join(format!("{}.lock", pins_lock_name(pins_file))))
+            .ok()
+            .flatten()
     }
 
     async fn lock_named(&self, name: &str, what: &str) -> Result<FileLock, ToolsError> {
@@ -210,6 +216,16 @@ impl Cache {
         fsx::replace_dir(staged, &target)?;
         Ok(target)
     }
+}
+
+/// The lock of the pins file at `path`, named after the file it resolves to, so that a
+/// link and its target share one.
+fn pins_lock_name(path: &Path) -> String {
+    let resolved = fs::canonicalize(path)
+        .or_else(|_| std::path::absolute(path))
+        .unwrap_or_else(|_| path.to_owned());
+    let digest = sha2::Sha256::digest(resolved.as_os_str().as_encoded_bytes());
+    format!("pins-{}", hex::encode(&digest[..8]))
 }
 
 /// What the cache holds for one artifact.

@@ -174,8 +174,8 @@ pub enum ToolsError {
     #[error("cannot set up the HTTP client")]
     HttpClient(#[source] reqwest::Error),
 
-    #[error("cannot record the checksum in {}: {message}", path.display())]
-    RecordChecksum { path: PathBuf, message: String },
+    #[error(transparent)]
+    RecordChecksum(#[from] crate::pins::WriteBackError),
 }
 
 /// Where the sha256 a download must match came from.
@@ -238,8 +238,8 @@ impl ToolsError {
             | ToolsError::MissingInArchive { .. }
             | ToolsError::Io { .. }
             | ToolsError::Task { .. }
-            | ToolsError::HttpClient(_)
-            | ToolsError::RecordChecksum { .. } => ErrorKind::Failed,
+            | ToolsError::HttpClient(_) => ErrorKind::Failed,
+            ToolsError::RecordChecksum(e) => e.kind(),
         }
     }
 

@@ -12,7 +12,7 @@ pub mod extract;
 mod marker;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use std::os::unix::fs::PermissionsExt as _;
 
@@ -23,7 +23,7 @@ pub use download::HttpSettings;
 pub use error::{ExpectedFrom, ToolsError};
 
 use crate::fsx;
-use crate::pins::{ChecksumSlot, IstioRow, IstioVersion, Pins, Platform, Sha256};
+use crate::pins::{IstioRow, IstioVersion, Pins, Platform, Sha256};
 use artifact::Unpack;
 use cache::{Cache, Lookup};
 use download::Http;
@@ -173,6 +173,9 @@ pub async fn fetch(
     }
     let cache = Cache::new(&opts.cache_dir)?;
     cache.clean_staging();
+    if let Some(_pins) = cache.lock_pins_if_free(&opts.pins_file) {
+        crate::pins::remove_stale_temps(&opts.pins_file);
+    }
     let mut found = Vec::with_capacity(artifacts.len());
     for a in artifacts {
         found.push(match a.recorded() {
@@ -291,11 +294,12 @@ async fn fetch_one(
     };
     if let Some((slot, from)) = record {
         let _pins = cache.lock_pins(&opts.pins_file).await?;
-        record_checksum(&opts.pins_file, slot, expected)?;
-        tracing::warn!(
-            "{label}: recorded sha256 {expected} in {} (from {from}; the installed copy matches it); commit this change",
-            opts.pins_file.display()
-        );
+        if crate::pins::record_checksum(&opts.pins_file, slot, expected)? {
+            tracing::warn!(
+                "{label}: recorded sha256 {expected} in {} (from {from}; the installed copy matches it); commit this change",
+                opts.pins_file.display()
+            );
+        }
     }
     Ok(dir)
 }
@@ -362,21 +366,4 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(job)
         .await
         .map_err(|source| ToolsError::Task { what, source })?
-}
-
-/// Writes `sha` into `slot` of the pins file, replacing the file atomically with its mode.
-fn record_checksum(pins_file: &Path, slot: &ChecksumSlot, sha: Sha256) -> Result<(), ToolsError> {
-    let text = std::fs::read_to_string(pins_file).map_err(ToolsError::io("read", pins_file))?;
-    let updated = crate::pins::with_checksum(&text, slot, sha).map_err(|message| {
-        ToolsError::RecordChecksum {
-            path: pins_file.to_owned(),
-            message,
-        }
-    })?;
-    let mode = std::fs::metadata(pins_file)
-        .map_err(ToolsError::io("read", pins_file))?
-        .permissions()
-        .mode();
-    fsx::write_atomic(pins_file, updated.as_bytes(), mode & 0o7777)?;
-    Ok(())
 }
