@@ -11,7 +11,7 @@ use e2e::certs::{CertsError, Fix};
 use e2e::cluster::DockerError;
 use e2e::config::ConfigError;
 use e2e::net::NetError;
-use e2e::pins::{PinsError, UnknownIstioVersion};
+use e2e::pins::{PinsError, UnknownIstioVersion, WriteBackError};
 use e2e::render::{RenderError, WriteError};
 use e2e::tools::ToolsError;
 use e2e::{Error, ErrorKind};
@@ -150,6 +150,12 @@ fn tools_hint(e: &ToolsError) -> Option<String> {
             "on a slow network, raise the deadline with --download-deadline SECS (or MESH_DOWNLOAD_DEADLINE), or fetch from a mirror with --mirror URL"
         }
         ToolsError::Interrupted { .. } => "try again, or fetch from a mirror with --mirror URL",
+        ToolsError::RecordChecksum(WriteBackError::ReadOnly { .. }) => {
+            "make the file writable (chmod u+w), or pass --locked to fetch without recording"
+        }
+        ToolsError::RecordChecksum(WriteBackError::Changed { .. }) => {
+            "see what changed (git diff), keep the right value, and run `cargo xtask tools` again"
+        }
         ToolsError::Redirect { .. } => {
             "a --mirror must serve the files itself or redirect to https:// (plain http:// only on this machine)"
         }
@@ -166,7 +172,9 @@ fn tools_hint(e: &ToolsError) -> Option<String> {
         | ToolsError::Io { .. }
         | ToolsError::Task { .. }
         | ToolsError::HttpClient(_)
-        | ToolsError::RecordChecksum(_) => return None,
+        | ToolsError::RecordChecksum(WriteBackError::Edit { .. } | WriteBackError::Fs(_)) => {
+            return None;
+        }
     };
     Some(text.into())
 }
@@ -282,6 +290,15 @@ mod tests {
                     deadline: Duration::from_secs(900),
                 }),
                 "--download-deadline SECS (or MESH_DOWNLOAD_DEADLINE)",
+            ),
+            (
+                tools(ToolsError::RecordChecksum(WriteBackError::ReadOnly {
+                    path: PathBuf::from("versions.toml"),
+                    mode: 0o444,
+                    slot: "helm.sha256.linux-amd64".into(),
+                    ours: "ab".repeat(32).parse().unwrap(),
+                })),
+                "--locked",
             ),
             (WriteError::NotOurs(PathBuf::from("/x")).into(), "--out"),
             (NetError::NoNetwork.into(), "--docker-subnet"),

@@ -83,8 +83,9 @@ pub struct ExtractLimits {
 }
 
 impl ExtractLimits {
-    /// For a release archive: istioctl or helm (one Go binary each) and a few charts. Far
-    /// above what those are, far below what would fill a disk.
+    /// For a release archive: istioctl or helm (one Go binary each) and a few charts. Bounds
+    /// chosen generously for those, not measured from them, and far below what would fill
+    /// a disk.
     pub const RELEASE: Self = Self {
         file: 512 << 20,
         total: 1 << 30,
@@ -92,6 +93,10 @@ impl ExtractLimits {
 }
 
 /// The most bytes a download may have.
+///
+/// The ceilings are bounds chosen generously for each kind of file, not measured from the
+/// releases; a release that outgrows one needs its size recorded in the pins, which then
+/// bounds it exactly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SizeLimit {
     /// The artifact's size, recorded in the pins: the download must not be longer.
