@@ -567,10 +567,19 @@ async fn a_redirect_on_this_machine_is_followed_and_errors_name_the_final_url() 
         &fx.paths.kind,
         redirect(format!("{}{moved}", fx.server.url())),
     );
+    let pins = fx.pins();
+    // Nothing there yet: the 404 names where it happened, and where the fetch started.
+    let err = ensure(&fx.opts(), &pins, pins.default_row())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ToolsError::NotFound { url, .. }
+            if *url == format!("{0}{moved} (redirected from {0}{1})", fx.server.url(), fx.paths.kind)),
+        "{err}"
+    );
     let mut tampered = fx.artifacts.kind.clone();
     tampered.push(b'\n');
     fx.server.serve(moved, tampered);
-    let pins = fx.pins();
     let err = ensure(&fx.opts(), &pins, pins.default_row())
         .await
         .unwrap_err();
@@ -594,7 +603,7 @@ async fn a_redirect_on_this_machine_is_followed_and_errors_name_the_final_url() 
     fx.server.serve(moved, fx.artifacts.kind.clone());
     let tb = ensure(&fx.opts(), &pins, pins.default_row()).await.unwrap();
     assert_eq!(std::fs::read(&tb.kind).unwrap(), fx.artifacts.kind);
-    assert_eq!(fx.server.hits(moved), 2);
+    assert_eq!(fx.server.hits(moved), 3);
 }
 
 #[tokio::test]
