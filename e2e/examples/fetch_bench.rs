@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use e2e::pins::{Platform, Sha256};
 use e2e::tools::artifact::{Pick, PickKind, Unpack};
-use e2e::tools::{Artifact, Checksum, FetchOptions, Mirror, Tool};
+use e2e::tools::{Artifact, Checksum, ExtractLimits, FetchOptions, Mirror, SizeLimit, Tool};
 use sha2::Digest;
 
 const SIZE: usize = 200 << 20;
@@ -77,6 +77,7 @@ fn artifact(sha: Sha256) -> Artifact {
         platform: None,
         url: format!("https://upstream.invalid{PATH}").parse().unwrap(),
         checksum: Checksum::Recorded(sha),
+        size: SizeLimit::Recorded(SIZE as u64),
         unpack: Unpack::Raw {
             name: "artifact.bin".into(),
             executable: false,
@@ -211,7 +212,14 @@ fn extraction(work: &Path) {
         let dest = work.join(format!("ours-{round}"));
         std::fs::create_dir(&dest).unwrap();
         let start = Instant::now();
-        e2e::tools::extract::extract_tar_gz("bench", &archive, &dest, &picks).unwrap();
+        e2e::tools::extract::extract_tar_gz(
+            "bench",
+            &archive,
+            &dest,
+            &picks,
+            ExtractLimits::RELEASE,
+        )
+        .unwrap();
         ours.push(start.elapsed());
         assert_eq!(
             std::fs::metadata(dest.join("tool")).unwrap().len(),

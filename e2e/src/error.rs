@@ -53,6 +53,7 @@ pub enum Error {
     Docker(#[from] DockerError),
     #[error(transparent)]
     Probe(#[from] ProbeError),
+    #[error(transparent)]
     Kube(#[from] KubeError),
 }
 

@@ -48,9 +48,20 @@ fn parent_of(path: &Path) -> &Path {
 /// (created 0600, so never readable by others), set to `mode`, written, synced, renamed
 /// over `path`, and the directory synced. A reader sees the old file or the new one.
 pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), FsError> {
+    write_atomic_named(path, contents, mode, TEMP_FILE_PREFIX)
+}
+
+/// [`write_atomic`] with the temp file named `<temp_prefix><random>`, so that the caller
+/// can recognise (git-ignore, clean up) the temp file a killed write leaves behind.
+pub fn write_atomic_named(
+    path: &Path,
+    contents: &[u8],
+    mode: u32,
+    temp_prefix: &str,
+) -> Result<(), FsError> {
     let dir = parent_of(path);
     let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_FILE_PREFIX)
+        .prefix(temp_prefix)
         .tempfile_in(dir)
         .map_err(FsError::during("create a temp file in", dir))?;
     let written = (|| {
@@ -254,6 +265,11 @@ fn try_lock(path: &Path) -> Result<Result<FileLock, File>, FsError> {
         Err(TryLockError::WouldBlock) => Ok(Err(file)),
         Err(TryLockError::Error(e)) => Err(FsError::during("lock", path)(e)),
     }
+}
+
+/// Takes the lock at `path` (creating the file) if no one holds it; `None` if someone does.
+pub fn lock_if_free(path: &Path) -> Result<Option<FileLock>, FsError> {
+    Ok(try_lock(path)?.ok())
 }
 
 /// Takes the lock at `path` (creating the file), waiting for another holder to let go;

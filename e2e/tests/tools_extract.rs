@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
-use e2e::tools::ToolsError;
 use e2e::tools::artifact::{Pick, PickKind};
 use e2e::tools::extract::extract_tar_gz;
+use e2e::tools::{ExtractLimits, ToolsError};
 use testkit::{Entry, Fixture, Recorded, sha256, tar_gz, tree};
 
 fn picks() -> Vec<Pick> {
@@ -38,7 +38,14 @@ fn refused(entries: &[Entry]) -> (String, String) {
     std::fs::write(&archive, tar_gz(entries)).unwrap();
     let dest = tmp.path().join("a/b/dest");
     std::fs::create_dir_all(&dest).unwrap();
-    let err = extract_tar_gz("istio 1.0.0", &archive, &dest, &picks()).unwrap_err();
+    let err = extract_tar_gz(
+        "istio 1.0.0",
+        &archive,
+        &dest,
+        &picks(),
+        ExtractLimits::RELEASE,
+    )
+    .unwrap_err();
     let outside: Vec<_> = tree(tmp.path())
         .into_iter()
         .filter(|p| {
@@ -184,7 +191,14 @@ fn links_inside_a_chart_are_kept() {
     .unwrap();
     let dest = tmp.path().join("dest");
     std::fs::create_dir(&dest).unwrap();
-    extract_tar_gz("istio 1.0.0", &archive, &dest, &picks()).unwrap();
+    extract_tar_gz(
+        "istio 1.0.0",
+        &archive,
+        &dest,
+        &picks(),
+        ExtractLimits::RELEASE,
+    )
+    .unwrap();
     let base = dest.join("charts/base");
     assert_eq!(
         std::fs::read_link(base.join("Chart-link.yaml")).unwrap(),
@@ -205,7 +219,14 @@ fn a_missing_pick_is_named() {
     let tmp = tempfile::tempdir().unwrap();
     let archive = tmp.path().join("a.tar.gz");
     std::fs::write(&archive, tar_gz(&[CHART])).unwrap();
-    let err = extract_tar_gz("istio 1.0.0", &archive, tmp.path(), &picks()).unwrap_err();
+    let err = extract_tar_gz(
+        "istio 1.0.0",
+        &archive,
+        tmp.path(),
+        &picks(),
+        ExtractLimits::RELEASE,
+    )
+    .unwrap_err();
     assert!(
         matches!(&err, ToolsError::MissingInArchive { path, .. } if path == "istio-1.0.0/bin/istioctl"),
         "{err}"
@@ -261,7 +282,14 @@ fn a_directory_entry_after_its_files_is_accepted() {
         ]),
     )
     .unwrap();
-    extract_tar_gz("istio 1.0.0", &archive, tmp.path(), &picks()).unwrap();
+    extract_tar_gz(
+        "istio 1.0.0",
+        &archive,
+        tmp.path(),
+        &picks(),
+        ExtractLimits::RELEASE,
+    )
+    .unwrap();
     assert!(tmp.path().join("charts/base/Chart.yaml").is_file());
 }
 
@@ -270,4 +298,115 @@ fn a_file_that_appears_twice_is_refused() {
     let (entry, reason) = refused(&[ISTIOCTL, CHART, CHART]);
     assert!(entry.ends_with("Chart.yaml"), "{entry}");
     assert!(reason.contains("twice"), "{reason}");
+}
+
+/// `name` holding `size` zero bytes: compresses about 1000:1, like a gzip bomb.
+fn zeros(size: usize) -> Vec<u8> {
+    vec![0; size]
+}
+
+const SMALL: ExtractLimits = ExtractLimits {
+    file: 1 << 20,
+    total: 3 << 19,
+};
+
+fn extract_with(entries: &[Entry], limits: ExtractLimits) -> (ToolsError, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a.tar.gz");
+    std::fs::write(&archive, tar_gz(entries)).unwrap();
+    let dest = tmp.path().join("dest");
+    std::fs::create_dir(&dest).unwrap();
+    let err = extract_tar_gz("istio 1.0.0", &archive, &dest, &picks(), limits).unwrap_err();
+    (err, tmp)
+}
+
+#[test]
+fn a_file_that_inflates_past_the_per_file_limit_is_refused_before_it_is_written() {
+    let bomb = zeros(4 << 20);
+    let archive = tar_gz(&[Entry::File("istio-1.0.0/bin/istioctl", &bomb, 0o755), CHART]);
+    assert!(
+        archive.len() < 64 * 1024,
+        "a small download: {}",
+        archive.len()
+    );
+    let (err, tmp) = extract_with(
+        &[Entry::File("istio-1.0.0/bin/istioctl", &bomb, 0o755), CHART],
+        SMALL,
+    );
+    let ToolsError::ArchiveTooLarge {
+        entry, what, limit, ..
+    } = &err
+    else {
+        panic!("expected the archive to be refused, got {err}");
+    };
+    assert_eq!(entry, "istio-1.0.0/bin/istioctl");
+    assert_eq!((*what, *limit), ("one file", SMALL.file));
+    assert!(err.to_string().contains("nothing was installed"), "{err}");
+    assert!(
+        tree(&tmp.path().join("dest")).is_empty(),
+        "{:?}",
+        tree(tmp.path())
+    );
+}
+
+#[test]
+fn files_that_together_pass_the_total_limit_are_refused() {
+    let part = zeros(1 << 20); // each within the per-file limit, together past the total
+    let (err, _tmp) = extract_with(
+        &[
+            ISTIOCTL,
+            Entry::File("istio-1.0.0/manifests/charts/base/a.yaml", &part, 0o644),
+            Entry::File("istio-1.0.0/manifests/charts/base/b.yaml", &part, 0o644),
+        ],
+        SMALL,
+    );
+    assert!(
+        matches!(&err, ToolsError::ArchiveTooLarge { entry, what: "the extracted files together", limit, .. }
+            if entry.ends_with("b.yaml") && *limit == SMALL.total),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_gzip_bomb_fetched_through_the_mirror_installs_nothing() {
+    let fx = Fixture::new(Recorded::all);
+    let bomb = zeros(4 << 20);
+    let v = testkit::ISTIO;
+    let chart = |name: &str| format!("istio-{v}/manifests/charts/{name}/Chart.yaml");
+    let (base, istiod, gateway) = (
+        chart("base"),
+        chart("istio-control/istio-discovery"),
+        chart("gateway"),
+    );
+    // A release in every other respect: without the limit it would install.
+    let archive = tar_gz(&[
+        Entry::File(&format!("istio-{v}/bin/istioctl"), &bomb, 0o755),
+        Entry::File(&base, b"name: base\n", 0o644),
+        Entry::File(&istiod, b"name: istiod\n", 0o644),
+        Entry::File(&gateway, b"name: gateway\n", 0o644),
+    ]);
+    fx.server.serve(&fx.paths.istio, archive.clone());
+    let mut recorded = Recorded::all(&fx.artifacts);
+    recorded.istio = Some(sha256(&archive));
+    fx.write_pins(&recorded);
+    let pins = fx.pins();
+    let mut a = e2e::tools::artifact::for_row(&pins, pins.default_row(), fx.platform).unwrap();
+    let e2e::tools::artifact::Unpack::TarGz { limits, .. } = &mut a.istio.unpack else {
+        panic!("the Istio release is an archive");
+    };
+    *limits = SMALL;
+    let err = e2e::tools::fetch(&fx.opts(), &[&a.istio])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ToolsError::ArchiveTooLarge { .. }), "{err}");
+    assert!(
+        !fx.cache_dir().join("istio").exists(),
+        "{:?}",
+        tree(&fx.cache_dir())
+    );
+    assert!(
+        fx.staging_leftovers().is_empty(),
+        "{:?}",
+        fx.staging_leftovers()
+    );
 }

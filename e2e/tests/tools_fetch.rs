@@ -54,10 +54,11 @@ async fn fetches_verifies_and_installs_what_a_row_needs() {
     );
     assert_eq!(mode(&tb.metallb_manifest), 0o644);
 
-    // Only istioctl and the three charts are extracted.
+    // Only istioctl and the three charts are extracted, beside the completion marker.
     assert_eq!(
         tree(&istio_dir),
         [
+            ".install.json",
             "charts",
             "charts/base",
             "charts/base/Chart.yaml",
@@ -215,6 +216,15 @@ async fn upstream_checksum_that_the_download_does_not_match_is_not_recorded() {
         .await
         .unwrap_err();
     assert!(matches!(err, ToolsError::ChecksumMismatch { .. }), "{err}");
+    // The expected value is upstream's, not the pins': the message says where it came from.
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!(
+            "the upstream checksum file {}{checksum_path}",
+            fx.server.url()
+        )) && message.contains("nothing was recorded"),
+        "{message}"
+    );
     assert_eq!(std::fs::read(fx.pins_file()).unwrap(), before);
     assert!(!fx.cache_dir().join("istio").exists());
 }
@@ -466,4 +476,297 @@ async fn staging_left_by_a_killed_run_is_never_used_and_is_cleaned_up() {
         "{:?}",
         fx.staging_leftovers()
     );
+}
+
+fn redirect(location: String) -> Behaviour {
+    Behaviour::Redirect {
+        status: 302,
+        location,
+    }
+}
+
+#[tokio::test]
+async fn a_mirror_redirect_to_plain_http_off_this_machine_is_refused() {
+    let fx = Fixture::new(Recorded::all);
+    let away = "http://mirror.example.invalid/kind".to_owned();
+    fx.server.route(&fx.paths.kind, redirect(away.clone()));
+    let pins = fx.pins();
+    let err = ensure(&fx.opts(), &pins, pins.default_row())
+        .await
+        .unwrap_err();
+    let ToolsError::Redirect {
+        url, to, reason, ..
+    } = &err
+    else {
+        panic!("expected a refused redirect, got {err}");
+    };
+    assert_eq!(url, &format!("{}{}", fx.server.url(), fx.paths.kind));
+    assert_eq!(to, &away);
+    assert!(reason.contains("only to this machine"), "{reason}");
+    assert_eq!(
+        fx.server.hits(&fx.paths.kind),
+        1,
+        "a refusal is not retried"
+    );
+    assert!(!fx.cache_dir().join("kind").exists());
+}
+
+#[tokio::test]
+async fn a_checksum_file_redirect_to_plain_http_off_this_machine_is_refused() {
+    let fx = Fixture::new(istio_unrecorded);
+    let checksum_path = format!("{}.sha256", fx.paths.istio);
+    fx.server.route(
+        &checksum_path,
+        redirect("http://203.0.113.9/istio.sha256".into()),
+    );
+    let before = std::fs::read(fx.pins_file()).unwrap();
+    let pins = fx.pins();
+    let err = ensure(&fx.opts(), &pins, pins.default_row())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ToolsError::Redirect { to, .. } if to == "http://203.0.113.9/istio.sha256"),
+        "{err}"
+    );
+    assert_eq!(fx.server.hits(&checksum_path), 1);
+    assert_eq!(
+        fx.server.hits(&fx.paths.istio),
+        0,
+        "no download without a sum"
+    );
+    assert_eq!(std::fs::read(fx.pins_file()).unwrap(), before);
+}
+
+#[tokio::test]
+async fn a_redirect_loop_fails_at_once_without_retries() {
+    let fx = Fixture::new(Recorded::all);
+    let other = "/loop/elsewhere";
+    fx.server.route(
+        &fx.paths.kind,
+        redirect(format!("{}{other}", fx.server.url())),
+    );
+    // A relative Location, resolved against the URL that sent it.
+    fx.server.route(other, redirect(fx.paths.kind.clone()));
+    let pins = fx.pins();
+    let err = ensure(&fx.opts(), &pins, pins.default_row())
+        .await
+        .unwrap_err();
+    let ToolsError::Redirect { reason, .. } = &err else {
+        panic!("expected a refused redirect, got {err}");
+    };
+    assert!(reason.contains("loop"), "{reason}");
+    assert_eq!(fx.server.hits(&fx.paths.kind), 1, "not retried");
+    assert_eq!(fx.server.hits(other), 1);
+}
+
+#[tokio::test]
+async fn a_redirect_on_this_machine_is_followed_and_errors_name_the_final_url() {
+    let fx = Fixture::new(Recorded::all);
+    let moved = "/moved/kind";
+    fx.server.route(
+        &fx.paths.kind,
+        redirect(format!("{}{moved}", fx.server.url())),
+    );
+    let pins = fx.pins();
+    // Nothing there yet: the 404 names where it happened, and where the fetch started.
+    let err = ensure(&fx.opts(), &pins, pins.default_row())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ToolsError::NotFound { url, .. }
+            if *url == format!("{0}{moved} (redirected from {0}{1})", fx.server.url(), fx.paths.kind)),
+        "{err}"
+    );
+    let mut tampered = fx.artifacts.kind.clone();
+    tampered.push(b'\n');
+    fx.server.serve(moved, tampered);
+    let err = ensure(&fx.opts(), &pins, pins.default_row())
+        .await
+        .unwrap_err();
+    let ToolsError::ChecksumMismatch { url, .. } = &err else {
+        panic!("expected a checksum mismatch, got {err}");
+    };
+    assert!(
+        url.starts_with(&format!("{}{moved}", fx.server.url())),
+        "the final URL: {url}"
+    );
+    assert!(
+        url.contains(&format!(
+            "redirected from {}{}",
+            fx.server.url(),
+            fx.paths.kind
+        )),
+        "and where it started: {url}"
+    );
+
+    // Served properly there, the redirect is followed to an install.
+    fx.server.serve(moved, fx.artifacts.kind.clone());
+    let tb = ensure(&fx.opts(), &pins, pins.default_row()).await.unwrap();
+    assert_eq!(std::fs::read(&tb.kind).unwrap(), fx.artifacts.kind);
+    assert_eq!(fx.server.hits(moved), 3);
+}
+
+#[tokio::test]
+async fn a_body_longer_than_the_recorded_size_is_stopped() {
+    let fx = Fixture::new(Recorded::with_sizes);
+    // No Content-Length: the body would end only when the server closes, after 8 MiB.
+    fx.server.route(
+        &fx.paths.metallb,
+        Behaviour::Oversized {
+            announce: None,
+            send: 8 << 20,
+        },
+    );
+    let pins = fx.pins();
+    let err = ensure(&fx.opts(), &pins, pins.default_row())
+        .await
+        .unwrap_err();
+    let ToolsError::TooLarge { what, limit, .. } = &err else {
+        panic!("expected the download to be stopped, got {err}");
+    };
+    let recorded = fx.artifacts.metallb.len() as u64;
+    assert_eq!(*limit, e2e::tools::SizeLimit::Recorded(recorded));
+    assert!(what.contains("sent more than"), "{what}");
+    assert!(
+        err.to_string().contains("recorded in versions.toml"),
+        "{err}"
+    );
+    assert_eq!(fx.server.hits(&fx.paths.metallb), 1, "not retried");
+    assert!(!fx.cache_dir().join("metallb").exists());
+    assert!(
+        fx.staging_leftovers().is_empty(),
+        "{:?}",
+        fx.staging_leftovers()
+    );
+}
+
+#[tokio::test]
+async fn a_content_length_over_the_limit_is_refused_before_reading() {
+    // No size recorded: the ceiling for a manifest applies. The server announces 3 GiB and
+    // then sends nothing, so an attempt that started reading would stall.
+    let fx = Fixture::new(Recorded::all);
+    fx.server.route(
+        &fx.paths.metallb,
+        Behaviour::Oversized {
+            announce: Some(3 << 30),
+            send: 0,
+        },
+    );
+    let pins = fx.pins();
+    let err = ensure(&fx.opts(), &pins, pins.default_row())
+        .await
+        .unwrap_err();
+    let ToolsError::TooLarge { what, limit, .. } = &err else {
+        panic!("expected a refusal before reading, got {err}");
+    };
+    assert_eq!(*limit, e2e::tools::SizeLimit::MANIFEST);
+    assert!(
+        what.contains(&format!("announces {} bytes", 3u64 << 30)),
+        "{what}"
+    );
+    assert_eq!(fx.server.hits(&fx.paths.metallb), 1);
+
+    // With the size recorded, one byte more than that is refused the same way.
+    fx.write_pins(&Recorded::with_sizes(&fx.artifacts));
+    let recorded = fx.artifacts.metallb.len() as u64;
+    fx.server.route(
+        &fx.paths.metallb,
+        Behaviour::Oversized {
+            announce: Some(recorded + 1),
+            send: 0,
+        },
+    );
+    let pins = fx.pins();
+    let err = ensure(&fx.opts(), &pins, pins.default_row())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ToolsError::TooLarge { limit, .. } if *limit == e2e::tools::SizeLimit::Recorded(recorded)),
+        "{err}"
+    );
+    assert_eq!(fx.server.hits(&fx.paths.metallb), 2);
+    assert!(fx.staging_leftovers().is_empty());
+}
+
+#[tokio::test]
+async fn a_download_past_the_ceiling_is_stopped() {
+    let fx = Fixture::new(Recorded::all);
+    fx.server.route(
+        &fx.paths.kind,
+        Behaviour::Oversized {
+            announce: None,
+            send: 8 << 20,
+        },
+    );
+    let pins = fx.pins();
+    let mut a = e2e::tools::artifact::for_row(&pins, pins.default_row(), fx.platform).unwrap();
+    // A small ceiling stands in for the real one, so the test sends megabytes, not gigabytes.
+    a.kind.size = e2e::tools::SizeLimit::Ceiling(64 * 1024);
+    let err = e2e::tools::fetch(&fx.opts(), &[&a.kind]).await.unwrap_err();
+    assert!(
+        matches!(&err, ToolsError::TooLarge { what, .. } if what.contains("sent more than")),
+        "{err}"
+    );
+    assert!(err.to_string().contains("record its size there"), "{err}");
+    assert!(!fx.cache_dir().join("kind").exists());
+    assert!(fx.staging_leftovers().is_empty());
+}
+
+#[tokio::test]
+async fn a_server_that_drips_forever_meets_the_deadline() {
+    let fx = Fixture::new(Recorded::all);
+    // A byte every 50 ms is never silent for the 400 ms stall timeout, so only an overall
+    // deadline can end it.
+    fx.server.route(
+        &fx.paths.kind,
+        Behaviour::Drip {
+            body: Arc::new(fx.artifacts.kind.clone()),
+            every: std::time::Duration::from_millis(50),
+        },
+    );
+    let pins = fx.pins();
+    let mut opts = fx.opts();
+    opts.http.deadline = std::time::Duration::from_secs(1);
+    let err = ensure(&opts, &pins, pins.default_row()).await.unwrap_err();
+    let ToolsError::DeadlineExceeded {
+        attempts, deadline, ..
+    } = &err
+    else {
+        panic!("expected the deadline to end it, got {err}");
+    };
+    assert_eq!((*attempts, *deadline), (1, opts.http.deadline));
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!("{}{}", fx.server.url(), fx.paths.kind))
+            && message.contains("download deadline"),
+        "{message}"
+    );
+    assert_eq!(
+        fx.server.hits(&fx.paths.kind),
+        1,
+        "a deadline is not retried"
+    );
+    assert!(!fx.cache_dir().join("kind").exists());
+    assert!(
+        fx.staging_leftovers().is_empty(),
+        "{:?}",
+        fx.staging_leftovers()
+    );
+}
+
+#[tokio::test]
+async fn the_deadline_bounds_retries_of_a_server_that_never_answers() {
+    let fx = Fixture::new(Recorded::all);
+    fx.server
+        .route(&fx.paths.kind, Behaviour::StallBeforeHeaders);
+    let pins = fx.pins();
+    let mut opts = fx.opts();
+    // Shorter than one attempt's wait for the headers (connect + stall timeouts).
+    opts.http.deadline = (opts.http.connect_timeout + opts.http.stall_timeout) * 2 / 3;
+    let err = ensure(&opts, &pins, pins.default_row()).await.unwrap_err();
+    assert!(
+        matches!(err, ToolsError::DeadlineExceeded { attempts: 1, .. }),
+        "{err}"
+    );
+    assert_eq!(fx.server.hits(&fx.paths.kind), 1);
 }

@@ -91,5 +91,6 @@ pub fn fast_http() -> HttpSettings {
         stall_timeout: Duration::from_millis(400),
         attempts: 3,
         backoff: Duration::from_millis(20),
+        deadline: Duration::from_secs(30),
     }
 }

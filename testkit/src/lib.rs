@@ -45,7 +45,7 @@ pub mod server;
 pub use archive::{Entry, tar_gz};
 pub use files::{list, tree};
 pub use fixture::{Fixture, fast_http};
-pub use pins::{Recorded, pins_text, sha256};
+pub use pins::{Recorded, Sizes, pins_text, sha256};
 pub use release::{
     Artifacts, HELM, ISTIO, KIND, METALLB, Paths, helm_archive, istio_archive, script,
 };

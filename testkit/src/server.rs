@@ -1,6 +1,7 @@
 //! A small HTTP/1.1 server on 127.0.0.1 for download tests: serves generated files, answers
-//! 404 for anything else, and can drop a connection mid-body, stall, or hold an answer until
-//! the test opens a [`Gate`]. It counts the requests per path so tests can tell a download
+//! 404 for anything else, and can drop a connection mid-body, stall, drip a byte at a time,
+//! redirect, announce or send more than it should, or hold an answer until the test opens
+//! a [`Gate`]. It counts the requests per path so tests can tell a download
 //! from a cache hit, and wait for a request to arrive instead of sleeping.
 
 use std::collections::HashMap;
@@ -31,6 +32,25 @@ pub enum Behaviour {
     Gated {
         body: Arc<Vec<u8>>,
         gate: Gate,
+    },
+    /// Answers with this redirect status and `Location` header, every time.
+    Redirect {
+        status: u16,
+        location: String,
+    },
+    /// Announces `announce` bytes in `Content-Length` (or, with `None`, no length: the body
+    /// ends when the connection closes), sends `send` bytes of `#` while the client reads,
+    /// then holds the connection if it announced more than it sent, else closes it. A
+    /// stand-in for a server that sends gigabytes, at no cost until the client reads.
+    Oversized {
+        announce: Option<u64>,
+        send: u64,
+    },
+    /// Sends the headers, then the body one byte every `every`: never silent long enough to
+    /// look stalled, never done (until [`HOLD_LIMIT`], when it closes the connection).
+    Drip {
+        body: Arc<Vec<u8>>,
+        every: Duration,
     },
 }
 
@@ -231,6 +251,25 @@ fn handle(mut stream: TcpStream, shared: &Shared, stopped: &AtomicBool) {
         Some(Behaviour::Status(code)) => {
             respond(&mut stream, &format!("{code} Status"), b"failed\n")
         }
+        Some(Behaviour::Redirect { status, location }) => {
+            let head = format!(
+                "HTTP/1.1 {status} Redirect\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            stream
+                .write_all(head.as_bytes())
+                .and_then(|()| stream.flush())
+        }
+        Some(Behaviour::Oversized { announce, send }) => {
+            let _ = send_oversized(&mut stream, announce, send);
+            if announce.is_some_and(|n| n > send) {
+                hold(stopped);
+            }
+            stream.shutdown(Shutdown::Both)
+        }
+        Some(Behaviour::Drip { body, every }) => {
+            let _ = drip(&mut stream, &body, every, stopped);
+            stream.shutdown(Shutdown::Both)
+        }
         Some(Behaviour::Gated { body, gate }) => {
             if gate.pass(stopped) {
                 respond(&mut stream, "200 OK", &body)
@@ -276,6 +315,43 @@ fn respond(stream: &mut TcpStream, status: &str, body: &[u8]) -> std::io::Result
         stream.write_all(chunk)?;
     }
     stream.flush()
+}
+
+fn send_oversized(stream: &mut TcpStream, announce: Option<u64>, send: u64) -> std::io::Result<()> {
+    let length = announce
+        .map(|n| format!("Content-Length: {n}\r\n"))
+        .unwrap_or_default();
+    let head = format!(
+        "HTTP/1.1 200 OK\r\n{length}Content-Type: application/octet-stream\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes())?;
+    let block = [b'#'; 64 * 1024];
+    let mut left = send;
+    while left > 0 {
+        let n = left.min(block.len() as u64) as usize;
+        stream.write_all(&block[..n])?;
+        left -= n as u64;
+    }
+    stream.flush()
+}
+
+fn drip(
+    stream: &mut TcpStream,
+    body: &[u8],
+    every: Duration,
+    stopped: &AtomicBool,
+) -> std::io::Result<()> {
+    stream.write_all(headers("200 OK", body.len()).as_bytes())?;
+    let start = Instant::now();
+    for byte in body {
+        if stopped.load(Ordering::SeqCst) || start.elapsed() > HOLD_LIMIT {
+            break;
+        }
+        stream.write_all(std::slice::from_ref(byte))?;
+        stream.flush()?;
+        std::thread::sleep(every);
+    }
+    Ok(())
 }
 
 fn send_half(stream: &mut TcpStream, body: &[u8]) -> std::io::Result<()> {

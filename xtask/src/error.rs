@@ -12,7 +12,7 @@ use e2e::cluster::DockerError;
 use e2e::config::ConfigError;
 use e2e::kube::KubeError;
 use e2e::net::NetError;
-use e2e::pins::{PinsError, UnknownIstioVersion};
+use e2e::pins::{PinsError, UnknownIstioVersion, WriteBackError};
 use e2e::render::{RenderError, WriteError};
 use e2e::tools::ToolsError;
 use e2e::{Error, ErrorKind};
@@ -154,18 +154,35 @@ fn tools_hint(e: &ToolsError) -> Option<String> {
             "check your network or proxy, fetch from a mirror with --mirror URL, or use only the cache with --offline"
         }
         ToolsError::Stalled { .. } => "try again later, or fetch from a mirror with --mirror URL",
+        ToolsError::DeadlineExceeded { .. } => {
+            "on a slow network, raise the deadline with --download-deadline SECS (or MESH_DOWNLOAD_DEADLINE), or fetch from a mirror with --mirror URL"
+        }
         ToolsError::Interrupted { .. } => "try again, or fetch from a mirror with --mirror URL",
+        ToolsError::RecordChecksum(WriteBackError::ReadOnly { .. }) => {
+            "make the file writable (chmod u+w), or pass --locked to fetch without recording"
+        }
+        ToolsError::RecordChecksum(WriteBackError::Changed { .. }) => {
+            "see what changed (git diff), keep the right value, and run `cargo xtask tools` again"
+        }
+        ToolsError::Redirect { .. } => {
+            "a --mirror must serve the files itself or redirect to https:// (plain http:// only on this machine)"
+        }
         ToolsError::BadMirror { .. }
         | ToolsError::BadPins { .. }
         | ToolsError::Http { .. }
+        | ToolsError::TooLarge { .. }
+        | ToolsError::ArchiveTooLarge { .. }
         | ToolsError::ChecksumMismatch { .. }
         | ToolsError::BadChecksumFile { .. }
         | ToolsError::UnsafeArchive { .. }
         | ToolsError::MissingInArchive { .. }
+        | ToolsError::SymlinkedInstall { .. }
         | ToolsError::Io { .. }
         | ToolsError::Task { .. }
         | ToolsError::HttpClient(_)
-        | ToolsError::RecordChecksum { .. } => return None,
+        | ToolsError::RecordChecksum(WriteBackError::Edit { .. } | WriteBackError::Fs(_)) => {
+            return None;
+        }
     };
     Some(text.into())
 }
@@ -296,6 +313,24 @@ mod tests {
                     stall: Duration::from_secs(30),
                 }),
                 "--mirror URL",
+            ),
+            (
+                tools(ToolsError::DeadlineExceeded {
+                    artifact: "istio".into(),
+                    url: "https://github.com/x".into(),
+                    attempts: 2,
+                    deadline: Duration::from_secs(900),
+                }),
+                "--download-deadline SECS (or MESH_DOWNLOAD_DEADLINE)",
+            ),
+            (
+                tools(ToolsError::RecordChecksum(WriteBackError::ReadOnly {
+                    path: PathBuf::from("versions.toml"),
+                    mode: 0o444,
+                    slot: "helm.sha256.linux-amd64".into(),
+                    ours: "ab".repeat(32).parse().unwrap(),
+                })),
+                "--locked",
             ),
             (WriteError::NotOurs(PathBuf::from("/x")).into(), "--out"),
             (NetError::NoNetwork.into(), "--docker-subnet"),

@@ -1,11 +1,12 @@
 //! `cargo xtask tools`: fetch and verify the pinned tools into the shared cache.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::Args;
 use e2e::dirs::CACHE_DIR_ENV;
 use e2e::pins::{IstioVersion, Pins, Platform};
-use e2e::tools::{FetchOptions, Mirror, Toolbox};
+use e2e::tools::{FetchOptions, HttpSettings, Mirror, Toolbox};
 
 use crate::error::CliError;
 
@@ -23,12 +24,26 @@ pub struct ToolsArgs {
     /// Use the cache only; say what is missing.
     #[arg(long)]
     offline: bool,
+    /// Re-hash every cached file against its install's completion marker (a plain run
+    /// checks only that each file is there with its size); a damaged install is removed and
+    /// fetched again (with --offline: removed and reported).
+    #[arg(long)]
+    verify: bool,
     /// One base URL that replaces every upstream host (laid out like the upstreams).
     #[arg(long, value_name = "URL")]
     mirror: Option<String>,
     /// The shared download cache.
     #[arg(long, value_name = "DIR", env = "MESH_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
+    /// The most one download may take, every retry included, in seconds.
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "MESH_DOWNLOAD_DEADLINE",
+        default_value_t = HttpSettings::default().deadline.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    download_deadline: u64,
 }
 
 pub fn run(args: ToolsArgs, pins_file: &Path) -> Result<(), CliError> {
@@ -43,8 +58,10 @@ pub fn run(args: ToolsArgs, pins_file: &Path) -> Result<(), CliError> {
     let mut opts = FetchOptions::new(cache_dir, pins_file.to_owned(), platform);
     opts.locked = args.locked;
     opts.offline = args.offline;
+    opts.verify = args.verify;
     opts.mirror = args.mirror.as_deref().map(Mirror::parse).transpose()?;
     opts.progress = true;
+    opts.http.deadline = Duration::from_secs(args.download_deadline);
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -66,7 +83,11 @@ pub fn run(args: ToolsArgs, pins_file: &Path) -> Result<(), CliError> {
         .iter()
         .map(|(version, toolbox)| describe(&version.to_string(), platform, toolbox))
         .collect();
-    crate::output::print(report)
+    crate::output::print(report)?;
+    if args.verify {
+        eprintln!("verified: every file of these installs matches its sha256");
+    }
+    Ok(())
 }
 
 /// Where each tool of a row is, one per line.

@@ -32,6 +32,20 @@ fn plain_http_mirror_off_this_machine_is_bad_usage() {
 }
 
 #[test]
+fn a_download_deadline_of_zero_is_bad_usage() {
+    let cache = tempfile::tempdir().unwrap();
+    for args in [
+        &["--download-deadline", "0"][..],
+        &["--download-deadline", "soon"],
+    ] {
+        let out = xtask(args, cache.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("--download-deadline"), "{stderr}");
+    }
+}
+
+#[test]
 fn unknown_istio_version_is_bad_usage() {
     let cache = tempfile::tempdir().unwrap();
     let out = xtask(&["--istio", "9.9.9"], cache.path());
@@ -65,8 +79,12 @@ fn offline_with_an_empty_cache_lists_every_missing_artifact() {
     );
 }
 
-/// Lays out a cache as `tools` leaves it (`<tool>/<version>/<sha256>/...`, see
-/// `e2e::tools`), so an offline run succeeds without any download.
+/// sha256 of no bytes: the planted files are empty.
+const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/// Lays out a cache as `tools` leaves it (`<tool>/<version>/<sha256>/...` with the
+/// completion marker `.install.json` listing each file, see e2e/src/tools/marker.rs), so an
+/// offline run succeeds without any download.
 #[test]
 fn offline_with_a_full_cache_prints_where_each_tool_is() {
     let cache = tempfile::tempdir().unwrap();
@@ -110,6 +128,31 @@ fn offline_with_a_full_cache_prints_where_each_tool_is() {
     for path in &expected {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, b"").unwrap();
+        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+            .unwrap();
+    }
+    for x in a.all() {
+        let dir = dir(x);
+        let files: Vec<serde_json::Value> = expected
+            .iter()
+            .filter_map(|p| p.strip_prefix(&dir).ok())
+            .map(|rel| {
+                serde_json::json!({
+                    "path": rel.to_str().unwrap(),
+                    "size": 0,
+                    "mode": 0o644,
+                    "sha256": EMPTY_SHA256,
+                })
+            })
+            .collect();
+        let marker = serde_json::json!({
+            "format": 1,
+            "artifact": x.key(),
+            "sha256": x.recorded().unwrap().to_string(),
+            "files": files,
+            "links": [],
+        });
+        std::fs::write(dir.join(".install.json"), marker.to_string()).unwrap();
     }
     let out = xtask(&["--offline"], cache.path());
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -140,4 +183,31 @@ fn offline_with_a_full_cache_prints_where_each_tool_is() {
             "`{line}` missing from:\n{stdout}"
         );
     }
+
+    // --verify re-hashes every file: the planted (empty) files match their markers.
+    let out = xtask(&["--offline", "--verify"], cache.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("verified"), "{stderr}");
+
+    // A marker that records another sha256 for a file of the same size: the cheap check
+    // passes, the re-hash does not, and the install is removed.
+    let helm = dir(&a.helm);
+    let marker = std::fs::read_to_string(helm.join(".install.json")).unwrap();
+    std::fs::write(
+        helm.join(".install.json"),
+        marker.replace(EMPTY_SHA256, &"ab".repeat(32)),
+    )
+    .unwrap();
+    assert!(xtask(&["--offline"], cache.path()).status.success());
+    let out = xtask(&["--offline", "--verify"], cache.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("helm {}", pins.helm().version))
+            && stderr.contains("`helm` has sha256")
+            && stderr.contains("it was removed"),
+        "{stderr}"
+    );
+    assert!(!helm.exists());
 }

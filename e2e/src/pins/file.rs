@@ -11,7 +11,7 @@ use url::Url;
 use super::error::display_list;
 use super::{
     HelmPin, Hub, ImageRef, IstioRow, IstioVersion, KindRelease, MetallbPin, NodeImage, Pins,
-    PinsError, Platform, PlatformChecksums, SamplePins, Sha256, ToolVersion,
+    PinsError, Platform, PlatformChecksums, PlatformSizes, SamplePins, Sha256, ToolVersion,
 };
 
 /// Parses and validates pins text; `path` only names the file in errors.
@@ -46,6 +46,8 @@ struct Kind {
 #[serde(deny_unknown_fields)]
 struct KindChecksums {
     sha256: BTreeMap<Platform, MaybeSha256>,
+    #[serde(default)]
+    size: BTreeMap<Platform, ByteSize>,
 }
 
 #[derive(Deserialize)]
@@ -53,6 +55,8 @@ struct KindChecksums {
 struct Helm {
     version: ToolVersion,
     sha256: BTreeMap<Platform, MaybeSha256>,
+    #[serde(default)]
+    size: BTreeMap<Platform, ByteSize>,
 }
 
 #[derive(Deserialize)]
@@ -61,6 +65,7 @@ struct Metallb {
     version: ToolVersion,
     url: Spanned<String>,
     sha256: Sha256,
+    size: Option<ByteSize>,
 }
 
 #[derive(Deserialize)]
@@ -78,6 +83,8 @@ struct Istio {
     kind: Option<Spanned<ToolVersion>>,
     node_image: NodeImage,
     sha256: BTreeMap<Platform, MaybeSha256>,
+    #[serde(default)]
+    size: BTreeMap<Platform, ByteSize>,
 }
 
 /// A checksum slot: recorded, or `""` (to be taken from upstream and written back).
@@ -100,23 +107,44 @@ fn checksums(map: BTreeMap<Platform, MaybeSha256>) -> PlatformChecksums {
     map.into_iter().map(|(p, sha)| (p, sha.0)).collect()
 }
 
+/// A recorded artifact size: a whole number of bytes, more than 0.
+#[derive(Deserialize)]
+#[serde(try_from = "u64")]
+struct ByteSize(u64);
+
+impl TryFrom<u64> for ByteSize {
+    type Error = String;
+    fn try_from(n: u64) -> Result<Self, Self::Error> {
+        if n == 0 {
+            Err("a size must be more than 0 bytes".into())
+        } else {
+            Ok(Self(n))
+        }
+    }
+}
+
+fn sizes(map: BTreeMap<Platform, ByteSize>) -> PlatformSizes {
+    map.into_iter().map(|(p, size)| (p, size.0)).collect()
+}
+
 impl File {
     fn validate(self, text: &str, path: &Path) -> Result<Pins, PinsError> {
         let at = |offset: usize, message: String| PinsError::at(path, text, offset, message);
 
-        let releases: BTreeMap<ToolVersion, PlatformChecksums> = self
+        let releases: BTreeMap<ToolVersion, (PlatformChecksums, PlatformSizes)> = self
             .kind
             .releases
             .into_iter()
-            .map(|(v, r)| (v.into_inner(), checksums(r.sha256)))
+            .map(|(v, r)| (v.into_inner(), (checksums(r.sha256), sizes(r.size))))
             .collect();
         // Each row holds its kind release, resolved here, so no lookup can miss later.
         let kind_release = |version: &Spanned<ToolVersion>, what: &str| match releases
             .get_key_value(version.get_ref())
         {
-            Some((version, sha256)) => Ok(KindRelease {
+            Some((version, (sha256, size))) => Ok(KindRelease {
                 version: version.clone(),
                 sha256: sha256.clone(),
+                size: size.clone(),
             }),
             None => Err(at(
                 version.span().start,
@@ -146,6 +174,7 @@ impl File {
                 kind,
                 node_image: row.node_image,
                 sha256: checksums(row.sha256),
+                size: sizes(row.size),
             });
         }
 
@@ -200,11 +229,13 @@ impl File {
             helm: HelmPin {
                 version: self.helm.version,
                 sha256: checksums(self.helm.sha256),
+                size: sizes(self.helm.size),
             },
             metallb: MetallbPin {
                 version: self.metallb.version,
                 url,
                 sha256: self.metallb.sha256,
+                size: self.metallb.size.map(|s| s.0),
             },
             samples: SamplePins {
                 curl: self.samples.curl,

@@ -17,10 +17,12 @@ use url::Url;
 
 pub use error::{PinsError, UnknownIstioVersion};
 pub use types::{
-    Arch, Hub, ImageRef, IstioVersion, NodeImage, Os, Platform, PlatformChecksums, Sha256,
-    ToolVersion,
+    Arch, Hub, ImageRef, IstioVersion, NodeImage, Os, Platform, PlatformChecksums, PlatformSizes,
+    Sha256, ToolVersion,
 };
-pub use write_back::{ChecksumSlot, with_checksum};
+pub use write_back::{
+    ChecksumSlot, SlotConflict, WriteBackError, record_checksum, remove_stale_temps, with_checksum,
+};
 
 /// The name of the pins file at the top of the checkout.
 pub const FILE_NAME: &str = "versions.toml";
@@ -45,12 +47,16 @@ pub struct Pins {
 pub struct KindRelease {
     pub version: ToolVersion,
     pub sha256: PlatformChecksums,
+    /// The binaries' sizes in bytes, where recorded.
+    pub size: PlatformSizes,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HelmPin {
     pub version: ToolVersion,
     pub sha256: PlatformChecksums,
+    /// The archives' sizes in bytes, where recorded.
+    pub size: PlatformSizes,
 }
 
 /// MetalLB publishes no checksum file, so its sha256 is required.
@@ -60,6 +66,8 @@ pub struct MetallbPin {
     /// The native manifest, always `https://`.
     pub url: Url,
     pub sha256: Sha256,
+    /// The manifest's size in bytes, if recorded.
+    pub size: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +89,8 @@ pub struct IstioRow {
     pub node_image: NodeImage,
     /// sha256 of `istio-<version>-<os>-<arch>.tar.gz` per platform.
     pub sha256: PlatformChecksums,
+    /// Size in bytes of that archive, per platform where recorded.
+    pub size: PlatformSizes,
 }
 
 impl Pins {
@@ -338,7 +348,7 @@ mod tests {
             version: version("1.24.1"),
             platform: "linux-arm64".parse().unwrap(),
         };
-        let text = with_checksum(FIXTURE, &slot, sha).unwrap();
+        let text = with_checksum(FIXTURE, &slot, sha).unwrap().unwrap();
         let pins = Pins::parse(&text, Path::new(FILE_NAME)).unwrap();
         let row = pins.row(&version("1.24.1")).unwrap();
         assert_eq!(row.sha256[&"linux-arm64".parse().unwrap()], Some(sha));
@@ -351,6 +361,69 @@ mod tests {
         let comments = |t: &str| t.lines().filter(|l| l.starts_with('#')).count();
         assert_eq!(comments(&text), comments(FIXTURE));
         assert_eq!(text.lines().count(), FIXTURE.lines().count());
+    }
+
+    /// The fixture with a size recorded for some artifacts, the way a maintainer adds one
+    /// read from the upstream release page.
+    fn with_sizes() -> String {
+        FIXTURE
+            .replacen(
+                "[kind.releases.\"v0.31.0\".sha256]",
+                "[kind.releases.\"v0.31.0\".size]\nlinux-amd64 = 111\n\n[kind.releases.\"v0.31.0\".sha256]",
+                1,
+            )
+            .replacen(
+                "[helm.sha256]",
+                "[helm.size]\ndarwin-arm64 = 222\n\n[helm.sha256]",
+                1,
+            )
+            .replacen(
+                "sha256 = \"bf25feeb",
+                "size = 333\nsha256 = \"bf25feeb",
+                1,
+            )
+            .replacen(
+                "kind = \"v0.31.0\"\n",
+                "kind = \"v0.31.0\"\nsize = { linux-arm64 = 444 }\n",
+                1,
+            )
+    }
+
+    #[test]
+    fn sizes_are_optional_and_read_where_recorded() {
+        let linux: Platform = "linux-amd64".parse().unwrap();
+        let pins = Pins::parse(&with_sizes(), Path::new(FILE_NAME)).unwrap();
+        let old = pins.row(&version("1.24.1")).unwrap();
+        assert_eq!(old.kind.size.get(&linux), Some(&111));
+        assert_eq!(old.size.get(&"linux-arm64".parse().unwrap()), Some(&444));
+        assert_eq!(old.size.get(&linux), None);
+        assert_eq!(
+            pins.helm().size.get(&"darwin-arm64".parse().unwrap()),
+            Some(&222)
+        );
+        assert_eq!(pins.metallb().size, Some(333));
+        // None recorded: every table is empty.
+        let plain = fixture();
+        assert!(plain.default_row().size.is_empty() && plain.default_row().kind.size.is_empty());
+        assert_eq!(plain.metallb().size, None);
+    }
+
+    #[test]
+    fn a_size_must_be_a_positive_number_of_bytes() {
+        let text = with_sizes().replacen("size = 333", "size = 0", 1);
+        let err = parse_err(&text);
+        assert!(
+            err.contains("key `size`") && err.contains("more than 0 bytes"),
+            "{err}"
+        );
+        let text = with_sizes().replacen("darwin-arm64 = 222", "darwin-arm64 = -5", 1);
+        assert!(
+            parse_err(&text).contains("key `darwin-arm64`"),
+            "{}",
+            parse_err(&text)
+        );
+        let text = with_sizes().replacen("darwin-arm64 = 222", "darwin-arm64 = \"222\"", 1);
+        assert!(parse_err(&text).contains("key `darwin-arm64`"));
     }
 
     #[test]

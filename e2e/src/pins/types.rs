@@ -94,6 +94,10 @@ impl fmt::Debug for Sha256 {
 /// pin) or present but not recorded yet.
 pub type PlatformChecksums = BTreeMap<Platform, Option<Sha256>>;
 
+/// Sizes in bytes of one artifact, per platform where recorded. A recorded size bounds the
+/// download exactly; without one, a ceiling for the kind of file applies.
+pub type PlatformSizes = BTreeMap<Platform, u64>;
+
 /// Where a binary runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Platform {

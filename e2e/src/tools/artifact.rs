@@ -64,8 +64,83 @@ pub enum PickKind {
 pub enum Unpack {
     /// The download itself is the file: `name` in the install directory.
     Raw { name: String, executable: bool },
-    /// A gzip-compressed tarball of which only `picks` are extracted.
-    TarGz { picks: Vec<Pick> },
+    /// A gzip-compressed tarball of which only `picks` are extracted, within `limits`.
+    TarGz {
+        picks: Vec<Pick>,
+        limits: ExtractLimits,
+    },
+}
+
+/// How many bytes extraction may write: a small archive can inflate to any size (a gzip
+/// bomb), and the download's checksum says nothing about what it inflates to until it
+/// has been inflated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtractLimits {
+    /// The most one extracted file may have.
+    pub file: u64,
+    /// The most all extracted files together may have.
+    pub total: u64,
+}
+
+impl ExtractLimits {
+    /// For a release archive: istioctl or helm (one Go binary each) and a few charts. Bounds
+    /// chosen generously for those, not measured from them, and far below what would fill
+    /// a disk.
+    pub const RELEASE: Self = Self {
+        file: 512 << 20,
+        total: 1 << 30,
+    };
+}
+
+/// The most bytes a download may have.
+///
+/// The ceilings are bounds chosen generously for each kind of file, not measured from the
+/// releases; a release that outgrows one needs its size recorded in the pins, which then
+/// bounds it exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SizeLimit {
+    /// The artifact's size, recorded in the pins: the download must not be longer.
+    Recorded(u64),
+    /// No size is recorded: the ceiling for its kind of file.
+    Ceiling(u64),
+}
+
+impl SizeLimit {
+    /// A single executable (kind).
+    pub const BINARY: Self = Self::Ceiling(256 << 20);
+    /// A release archive (helm, Istio).
+    pub const ARCHIVE: Self = Self::Ceiling(512 << 20);
+    /// A YAML manifest (MetalLB).
+    pub const MANIFEST: Self = Self::Ceiling(16 << 20);
+
+    /// The recorded size, else `ceiling`.
+    fn recorded_or(size: Option<u64>, ceiling: Self) -> Self {
+        size.map_or(ceiling, Self::Recorded)
+    }
+
+    pub fn bytes(self) -> u64 {
+        match self {
+            Self::Recorded(n) | Self::Ceiling(n) => n,
+        }
+    }
+}
+
+impl fmt::Display for SizeLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Recorded(n) => write!(
+                f,
+                "its size recorded in {}, {n} bytes",
+                crate::pins::FILE_NAME
+            ),
+            Self::Ceiling(n) => write!(
+                f,
+                "the ceiling of {n} bytes for a download whose size is not recorded in {}; \
+                 if the real artifact is larger, record its size there",
+                crate::pins::FILE_NAME
+            ),
+        }
+    }
 }
 
 /// One download: what it is, where it comes from, what it must hash to.
@@ -79,6 +154,8 @@ pub struct Artifact {
     /// The upstream URL, before any mirror rewriting.
     pub url: Url,
     pub checksum: Checksum,
+    /// The most bytes the download may have.
+    pub size: SizeLimit,
     pub unpack: Unpack,
 }
 
@@ -175,6 +252,7 @@ pub fn for_row(
             },
         ),
         url: kind_url,
+        size: SizeLimit::recorded_or(row.kind.size.get(&platform).copied(), SizeLimit::BINARY),
         unpack: Unpack::Raw {
             name: "kind".into(),
             executable: true,
@@ -199,12 +277,14 @@ pub fn for_row(
             ChecksumSlot::Helm { platform },
         ),
         url: helm_url,
+        size: SizeLimit::recorded_or(pins.helm().size.get(&platform).copied(), SizeLimit::ARCHIVE),
         unpack: Unpack::TarGz {
             picks: vec![Pick {
                 from: format!("{}/helm", platform.go_name()),
                 to: "helm".into(),
                 kind: PickKind::Executable,
             }],
+            limits: ExtractLimits::RELEASE,
         },
     };
 
@@ -235,6 +315,7 @@ pub fn for_row(
             },
         ),
         url: istio_url,
+        size: SizeLimit::recorded_or(row.size.get(&platform).copied(), SizeLimit::ARCHIVE),
         unpack: Unpack::TarGz {
             picks: vec![
                 Pick {
@@ -246,6 +327,7 @@ pub fn for_row(
                 charts("istio-control/istio-discovery", "istio-discovery"),
                 charts("gateway", "gateway"),
             ],
+            limits: ExtractLimits::RELEASE,
         },
     };
 
@@ -258,6 +340,7 @@ pub fn for_row(
         version: metallb_pin.version.to_string(),
         platform: None,
         checksum: Checksum::Recorded(metallb_pin.sha256),
+        size: SizeLimit::recorded_or(metallb_pin.size, SizeLimit::MANIFEST),
         unpack: Unpack::Raw {
             name: last_segment(&metallb_url).to_owned(),
             executable: false,
@@ -301,35 +384,6 @@ fn checksum(
             slot,
         },
     }
-}
-
-/// Reads the sha256 from an upstream checksum file for `file_name`.
-///
-/// Accepts the three published shapes: `<hex>  <name>` (kind and helm `.sha256sum`, from
-/// `shasum -a 256`), `<hex> <name>` (Istio `.sha256`, istio/release-builder
-/// pkg/util/files.go `CreateSha`) and a bare `<hex>` (helm `.sha256`). A name that is
-/// present must be `file_name`, so a checksum of another file is never taken.
-pub fn parse_checksum_file(text: &str, file_name: &str) -> Result<Sha256, String> {
-    let line = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .ok_or("the checksum file is empty")?;
-    let mut fields = line.split_whitespace();
-    let hex = fields.next().unwrap_or_default();
-    let sha: Sha256 = hex
-        .to_ascii_lowercase()
-        .parse()
-        .map_err(|_| format!("`{hex}` is not a sha256"))?;
-    if let Some(name) = fields.next() {
-        // `*name` marks binary mode in sha256sum output; a path prefix may precede the name.
-        let name = name.trim_start_matches('*');
-        let base = name.rsplit('/').next().unwrap_or(name);
-        if base != file_name {
-            return Err(format!("it is for `{name}`, not `{file_name}`"));
-        }
-    }
-    Ok(sha)
 }
 
 /// One base URL standing in for every upstream host (corporate mirror, air-gapped cache),
@@ -388,7 +442,8 @@ impl fmt::Display for Mirror {
     }
 }
 
-fn is_loopback(url: &Url) -> bool {
+/// Whether `url` names this machine: a loopback address or `localhost`.
+pub(crate) fn is_loopback(url: &Url) -> bool {
     let Some(host) = url.host_str() else {
         return false;
     };
@@ -451,7 +506,7 @@ mod tests {
             default.kind.recorded(),
             pins.default_row().kind.sha256[&linux]
         );
-        let Unpack::TarGz { picks } = &default.istio.unpack else {
+        let Unpack::TarGz { picks, .. } = &default.istio.unpack else {
             panic!()
         };
         let froms: Vec<_> = picks.iter().map(|p| p.from.as_str()).collect();
@@ -468,6 +523,37 @@ mod tests {
     }
 
     #[test]
+    fn a_recorded_size_bounds_the_download_else_the_ceiling_for_its_kind() {
+        let linux: Platform = "linux-amd64".parse().unwrap();
+        let pins = pins();
+        let a = for_row(&pins, pins.default_row(), linux).unwrap();
+        assert_eq!(
+            [a.kind.size, a.helm.size, a.istio.size, a.metallb.size],
+            [
+                SizeLimit::BINARY,
+                SizeLimit::ARCHIVE,
+                SizeLimit::ARCHIVE,
+                SizeLimit::MANIFEST
+            ]
+        );
+        let text = PINS
+            .replacen(
+                "[helm.sha256]",
+                "[helm.size]\nlinux-amd64 = 1234\n\n[helm.sha256]",
+                1,
+            )
+            .replacen("sha256 = \"bf25feeb", "size = 99\nsha256 = \"bf25feeb", 1);
+        let pins = Pins::parse(&text, std::path::Path::new("versions.toml")).unwrap();
+        let a = for_row(&pins, pins.default_row(), linux).unwrap();
+        assert_eq!(a.helm.size, SizeLimit::Recorded(1234));
+        assert_eq!(a.metallb.size, SizeLimit::Recorded(99));
+        assert_eq!(a.istio.size, SizeLimit::ARCHIVE);
+        // Another platform's recorded size does not apply.
+        let mac = for_row(&pins, pins.default_row(), "darwin-arm64".parse().unwrap()).unwrap();
+        assert_eq!(mac.helm.size, SizeLimit::ARCHIVE);
+    }
+
+    #[test]
     fn a_platform_missing_from_the_pins_is_named() {
         let text = PINS.replacen(
             "linux-arm64 = \"f14e804dfee240f55525b667488fe9adca349e63e00c9af634c0beb1421ac310\"\n",
@@ -481,42 +567,6 @@ mod tests {
                 && err.to_string().contains("[helm.sha256]"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn checksum_files_in_every_published_shape() {
-        let hex = "aee6151561422756b764a4ae28e7f44cda5af5a9eead3cc9985112b1de8d8e0d";
-        let sha: Sha256 = hex.parse().unwrap();
-        assert_eq!(
-            parse_checksum_file(&format!("{hex}  kind-linux-amd64\n"), "kind-linux-amd64"),
-            Ok(sha)
-        );
-        assert_eq!(
-            parse_checksum_file(
-                &format!("{hex} istio-1.2.3-linux-amd64.tar.gz\n"),
-                "istio-1.2.3-linux-amd64.tar.gz"
-            ),
-            Ok(sha)
-        );
-        assert_eq!(
-            parse_checksum_file(&format!("{hex} *out/x.tgz\n"), "x.tgz"),
-            Ok(sha)
-        );
-        assert_eq!(
-            parse_checksum_file(&format!("{}\n", hex.to_uppercase()), "x"),
-            Ok(sha)
-        );
-        assert!(
-            parse_checksum_file(&format!("{hex}  other-file\n"), "kind-linux-amd64")
-                .unwrap_err()
-                .contains("other-file")
-        );
-        assert!(
-            parse_checksum_file("<html>not found</html>", "x")
-                .unwrap_err()
-                .contains("not a sha256")
-        );
-        assert!(parse_checksum_file("\n\n", "x").is_err());
     }
 
     #[test]

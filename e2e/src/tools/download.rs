@@ -1,6 +1,15 @@
-//! HTTP downloads: streamed to a file and hashed on the way, never held in memory, with
-//! connect and stall timeouts and a bounded number of retries with backoff.
+//! HTTP downloads: streamed to a file and hashed on the way, never held in memory, bounded
+//! in size, with connect and stall timeouts, a bounded number of retries with backoff, and
+//! an overall deadline (a server that sends a byte just often enough never stalls).
+//!
+//! Redirects are followed here, hop by hop, not by the HTTP client, so that every hop is
+//! held to the rules a mirror is held to: https anywhere, plain http only to this machine,
+//! never from https down to http. A URL on this machine is fetched without a proxy (plain
+//! http must not leave it); every other URL honours the proxy environment (`HTTPS_PROXY`,
+//! `NO_PROXY`, ...), as curl does. Errors name the URL a fetch got to, and where it started
+//! when a redirect took it elsewhere.
 
+use std::cell::{Cell, RefCell};
 use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
@@ -9,6 +18,7 @@ use reqwest::{StatusCode, Url};
 use sha2::Digest;
 use tokio::io::AsyncWriteExt;
 
+use super::artifact::{SizeLimit, is_loopback};
 use super::error::ToolsError;
 use crate::pins::Sha256;
 
@@ -24,6 +34,9 @@ pub struct HttpSettings {
     pub attempts: u32,
     /// Wait before the second attempt; doubles for each further one.
     pub backoff: Duration,
+    /// The most one download (an artifact or its checksum file) may take, every attempt
+    /// and wait included.
+    pub deadline: Duration,
 }
 
 impl Default for HttpSettings {
@@ -33,15 +46,20 @@ impl Default for HttpSettings {
             stall_timeout: Duration::from_secs(30),
             attempts: 4,
             backoff: Duration::from_secs(1),
+            deadline: Duration::from_secs(15 * 60),
         }
     }
 }
 
-/// Checksum files are a line of text; anything bigger is not one.
-const CHECKSUM_FILE_LIMIT: usize = 4096;
+/// Checksum files are a line of text per artifact; one for a whole release (many platforms,
+/// signatures, SBOMs) stays far below this.
+const CHECKSUM_FILE_LIMIT: usize = 64 * 1024;
 
 /// Writes to disk in large blocks, so a 200 MB download costs a few hundred writes.
 const WRITE_BUFFER: usize = 1 << 20;
+
+/// Redirects followed in one chain, as browsers and reqwest's default policy allow.
+const MAX_REDIRECTS: usize = 10;
 
 /// One failed attempt.
 enum Failure {
@@ -50,6 +68,11 @@ enum Failure {
     Connect(reqwest::Error),
     Stalled,
     Body(reqwest::Error),
+    /// A redirect that is not followed; the URL that sent it is the trail's current one.
+    Redirect {
+        to: String,
+        reason: String,
+    },
     /// Not retried: a local problem (disk) or a bad response.
     Fatal(ToolsError),
 }
@@ -63,7 +86,7 @@ impl Failure {
                     || *s == StatusCode::TOO_MANY_REQUESTS
                     || *s == StatusCode::REQUEST_TIMEOUT
             }
-            Failure::NotFound | Failure::Fatal(_) => false,
+            Failure::NotFound | Failure::Redirect { .. } | Failure::Fatal(_) => false,
         }
     }
 
@@ -75,6 +98,7 @@ impl Failure {
             Failure::Connect(_) => "cannot connect".into(),
             Failure::Stalled => "no data within the read timeout".into(),
             Failure::Body(_) => "the transfer broke off".into(),
+            Failure::Redirect { reason, .. } => reason.clone(),
             Failure::Fatal(e) => e.to_string(),
         }
     }
@@ -88,9 +112,85 @@ impl Failure {
     }
 }
 
-/// An HTTP client with the retry policy.
+/// Where one fetch has got to: the URL it started from, the one a redirect took it to,
+/// and its attempts so far. Read for the error when the fetch fails.
+struct Trail {
+    start: Url,
+    now: RefCell<Url>,
+    attempts: Cell<u32>,
+}
+
+impl Trail {
+    fn new(start: &Url) -> Self {
+        Self {
+            start: start.clone(),
+            now: RefCell::new(start.clone()),
+            attempts: Cell::new(0),
+        }
+    }
+
+    fn now(&self) -> Url {
+        self.now.borrow().clone()
+    }
+
+    /// The URL reached, and where the fetch started if a redirect took it elsewhere.
+    fn describe(&self) -> String {
+        let now = self.now.borrow();
+        if *now == self.start {
+            now.to_string()
+        } else {
+            format!("{now} (redirected from {})", self.start)
+        }
+    }
+}
+
+/// Why a redirect from `from` to `to` is not followed, when it is not; `chain` holds the
+/// URLs already requested in this fetch, `from` last.
+fn refuse_redirect(from: &Url, to: &Url, chain: &[Url]) -> Option<String> {
+    let refusal = match (from.scheme(), to.scheme()) {
+        ("https", "http") => Some("it would go from https down to plain http".to_owned()),
+        (_, "https") => None,
+        ("http", "http") if is_loopback(to) => None,
+        (_, "http") => Some(
+            "plain http is followed only to this machine (127.0.0.0/8, ::1, localhost)".to_owned(),
+        ),
+        (_, other) => Some(format!("the scheme `{other}` is not supported")),
+    };
+    refusal.or_else(|| {
+        if chain.contains(to) {
+            Some("it leads back to a URL already requested: a redirect loop".to_owned())
+        } else if chain.len() > MAX_REDIRECTS {
+            Some(format!("that is more than {MAX_REDIRECTS} redirects"))
+        } else {
+            None
+        }
+    })
+}
+
+/// What a fetch got, the URL it came from (after redirects), and that URL described for
+/// messages (with where the fetch started, if a redirect took it elsewhere).
+pub(crate) struct Fetched<T> {
+    pub(crate) body: T,
+    pub(crate) url: Url,
+    pub(crate) described: String,
+}
+
+impl Trail {
+    fn fetched<T>(&self, body: T) -> Fetched<T> {
+        Fetched {
+            body,
+            url: self.now(),
+            described: self.describe(),
+        }
+    }
+}
+
+/// An HTTP client with the redirect, proxy and retry policy.
 pub(crate) struct Http {
-    client: reqwest::Client,
+    /// For every host but this machine: honours the proxy environment.
+    proxied: reqwest::Client,
+    /// For this machine: never through a proxy.
+    direct: reqwest::Client,
     settings: HttpSettings,
     progress: bool,
 }
@@ -103,94 +203,178 @@ impl Http {
             .map(|der| reqwest::Certificate::from_der(der))
             .collect::<Result<Vec<_>, _>>()
             .map_err(ToolsError::HttpClient)?;
-        let client = reqwest::Client::builder()
-            .tls_certs_only(roots)
-            .connect_timeout(settings.connect_timeout)
-            .user_agent(concat!("istio-mc-kind-e2e/", env!("CARGO_PKG_VERSION")))
+        let builder = || {
+            reqwest::Client::builder()
+                .tls_certs_only(roots.clone())
+                .connect_timeout(settings.connect_timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("istio-mc-kind-e2e/", env!("CARGO_PKG_VERSION")))
+        };
+        // reqwest reads the proxy environment (ALL_PROXY, HTTPS_PROXY, HTTP_PROXY, NO_PROXY
+        // and their lowercase forms) unless a proxy is configured or `no_proxy()` is called
+        // (reqwest 0.13 src/async_impl/client.rs `auto_sys_proxy`; hyper-util
+        // src/client/proxy/matcher.rs `Builder::from_env`).
+        let proxied = builder().build().map_err(ToolsError::HttpClient)?;
+        let direct = builder()
+            .no_proxy()
             .build()
             .map_err(ToolsError::HttpClient)?;
         Ok(Self {
-            client,
+            proxied,
+            direct,
             settings,
             progress: progress && std::io::stderr().is_terminal(),
         })
     }
 
     /// A small text file (an upstream checksum file).
-    pub(crate) async fn text(&self, artifact: &str, url: &Url) -> Result<String, ToolsError> {
-        self.with_retries(artifact, url, async || {
-            let mut response = self.get(url).await?;
+    pub(crate) async fn text(
+        &self,
+        artifact: &str,
+        url: &Url,
+    ) -> Result<Fetched<String>, ToolsError> {
+        let trail = Trail::new(url);
+        let too_large = |reason: String| {
+            Failure::Fatal(ToolsError::BadChecksumFile {
+                artifact: artifact.to_owned(),
+                url: trail.describe(),
+                reason,
+            })
+        };
+        self.with_retries(artifact, &trail, async || {
+            let mut response = self.get(&trail).await?;
+            if let Some(len) = response.content_length()
+                && len > CHECKSUM_FILE_LIMIT as u64
+            {
+                return Err(too_large(format!(
+                    "it announces {len} bytes, more than the {CHECKSUM_FILE_LIMIT} a checksum file may have"
+                )));
+            }
             let mut body = Vec::new();
             while let Some(chunk) = self.next_chunk(&mut response).await? {
                 body.extend_from_slice(chunk.as_ref());
                 if body.len() > CHECKSUM_FILE_LIMIT {
-                    return Err(Failure::Fatal(ToolsError::BadChecksumFile {
-                        artifact: artifact.to_owned(),
-                        url: url.to_string(),
-                        reason: format!("it is larger than {CHECKSUM_FILE_LIMIT} bytes"),
-                    }));
+                    return Err(too_large(format!(
+                        "it is larger than the {CHECKSUM_FILE_LIMIT} bytes a checksum file may have"
+                    )));
                 }
             }
             String::from_utf8(body).map_err(|_| {
                 Failure::Fatal(ToolsError::BadChecksumFile {
                     artifact: artifact.to_owned(),
-                    url: url.to_string(),
+                    url: trail.describe(),
                     reason: "it is not text".into(),
                 })
             })
         })
         .await
+        .map(|text| trail.fetched(text))
     }
 
     /// Streams `url` into a new file at `dest` (replacing a partial one from an earlier
-    /// attempt) and returns the sha256 of what was written.
+    /// attempt) and returns the sha256 of what was written, with the URL it came from
+    /// (and where the fetch started, if a redirect took it elsewhere).
+    ///
+    /// A response longer than `limit` is refused: before reading when its `Content-Length`
+    /// says so, else as soon as the bytes received pass it. Neither is retried.
     pub(crate) async fn to_file(
         &self,
         artifact: &str,
         url: &Url,
         dest: &Path,
-    ) -> Result<Sha256, ToolsError> {
-        self.with_retries(artifact, url, async || {
-            let mut response = self.get(url).await?;
-            let file = tokio::fs::File::create(dest)
-                .await
-                .map_err(|e| Failure::Fatal(ToolsError::io("create", dest)(e)))?;
-            let mut out = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
-            let bar = self.progress_bar(artifact, response.content_length());
-            let mut hasher = sha2::Sha256::new();
-            while let Some(chunk) = self.next_chunk(&mut response).await? {
-                let chunk = chunk.as_ref();
-                hasher.update(chunk);
-                out.write_all(chunk)
-                    .await
-                    .map_err(|e| Failure::Fatal(ToolsError::io("write", dest)(e)))?;
-                if let Some(bar) = &bar {
-                    bar.inc(chunk.len() as u64);
+        limit: SizeLimit,
+    ) -> Result<Fetched<Sha256>, ToolsError> {
+        let trail = Trail::new(url);
+        let too_large = |what: String| {
+            Failure::Fatal(ToolsError::TooLarge {
+                artifact: artifact.to_owned(),
+                url: trail.describe(),
+                what,
+                limit,
+            })
+        };
+        let write_error = |e| Failure::Fatal(ToolsError::io("write", dest)(e));
+        let sha = self
+            .with_retries(artifact, &trail, async || {
+                let mut response = self.get(&trail).await?;
+                if let Some(len) = response.content_length()
+                    && len > limit.bytes()
+                {
+                    return Err(too_large(format!("announces {len} bytes (Content-Length)")));
                 }
-            }
-            out.flush()
-                .await
-                .map_err(|e| Failure::Fatal(ToolsError::io("write", dest)(e)))?;
-            if let Some(bar) = bar {
-                bar.finish_and_clear();
-            }
-            Ok(Sha256(hasher.finalize().into()))
-        })
-        .await
+                let file = tokio::fs::File::create(dest)
+                    .await
+                    .map_err(|e| Failure::Fatal(ToolsError::io("create", dest)(e)))?;
+                let mut out = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
+                let bar = self.progress_bar(artifact, response.content_length());
+                let mut hasher = sha2::Sha256::new();
+                let mut received: u64 = 0;
+                while let Some(chunk) = self.next_chunk(&mut response).await? {
+                    let chunk = chunk.as_ref();
+                    received += chunk.len() as u64;
+                    if received > limit.bytes() {
+                        return Err(too_large(format!("sent more than {} bytes", limit.bytes())));
+                    }
+                    hasher.update(chunk);
+                    out.write_all(chunk).await.map_err(write_error)?;
+                    if let Some(bar) = &bar {
+                        bar.inc(chunk.len() as u64);
+                    }
+                }
+                out.flush().await.map_err(write_error)?;
+                if let Some(bar) = bar {
+                    bar.finish_and_clear();
+                }
+                Ok(Sha256(hasher.finalize().into()))
+            })
+            .await?;
+        Ok(trail.fetched(sha))
     }
 
-    async fn get(&self, url: &Url) -> Result<reqwest::Response, Failure> {
-        let sent = tokio::time::timeout(
-            self.settings.connect_timeout + self.settings.stall_timeout,
-            self.client.get(url.clone()).send(),
-        )
-        .await
-        .map_err(|_| Failure::Stalled)?
-        .map_err(Failure::from_send)?;
-        match sent.status() {
-            s if s.is_success() => Ok(sent),
-            StatusCode::NOT_FOUND => Err(Failure::NotFound),
-            s => Err(Failure::Status(s)),
+    /// Sends the request, following redirects that keep to the rules; returns the final
+    /// response if it is a success.
+    async fn get(&self, trail: &Trail) -> Result<reqwest::Response, Failure> {
+        let mut url = trail.start.clone();
+        let mut chain = Vec::new();
+        loop {
+            *trail.now.borrow_mut() = url.clone();
+            let client = if is_loopback(&url) {
+                &self.direct
+            } else {
+                &self.proxied
+            };
+            let sent = tokio::time::timeout(
+                self.settings.connect_timeout + self.settings.stall_timeout,
+                client.get(url.clone()).send(),
+            )
+            .await
+            .map_err(|_| Failure::Stalled)?
+            .map_err(Failure::from_send)?;
+            let status = sent.status();
+            if !is_followed_redirect(status) {
+                return match status {
+                    s if s.is_success() => Ok(sent),
+                    StatusCode::NOT_FOUND => Err(Failure::NotFound),
+                    s => Err(Failure::Status(s)),
+                };
+            }
+            let location = sent
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .unwrap_or("");
+            let next = url.join(location).map_err(|_| Failure::Redirect {
+                to: format!("`{location}`"),
+                reason: "the Location header is not a URL".into(),
+            })?;
+            chain.push(url);
+            if let Some(reason) = refuse_redirect(chain.last().expect("pushed"), &next, &chain) {
+                return Err(Failure::Redirect {
+                    to: next.to_string(),
+                    reason,
+                });
+            }
+            url = next;
         }
     }
 
@@ -222,37 +406,51 @@ impl Http {
         Some(bar)
     }
 
-    /// Runs `attempt` until it succeeds, fails for good, or the attempts run out.
+    /// Runs `attempt` until it succeeds, fails for good, the attempts run out, or the
+    /// deadline passes (whatever the attempt is doing then).
     async fn with_retries<T>(
         &self,
         artifact: &str,
-        url: &Url,
+        trail: &Trail,
         mut attempt: impl AsyncFnMut() -> Result<T, Failure>,
     ) -> Result<T, ToolsError> {
         let attempts = self.settings.attempts.max(1);
         let mut wait = self.settings.backoff;
-        let mut n = 1;
-        loop {
-            let failure = match attempt().await {
-                Ok(value) => return Ok(value),
-                Err(failure) => failure,
-            };
-            if !failure.transient() || n >= attempts {
-                return Err(self.error(artifact, url, n, failure));
+        let retries = async {
+            loop {
+                trail.attempts.set(trail.attempts.get() + 1);
+                let n = trail.attempts.get();
+                let failure = match attempt().await {
+                    Ok(value) => return Ok(value),
+                    Err(failure) => failure,
+                };
+                if !failure.transient() || n >= attempts {
+                    return Err(self.error(artifact, trail, failure));
+                }
+                tracing::warn!(
+                    "{artifact}: attempt {n} of {attempts} for {} failed ({}); retrying in {wait:?}",
+                    trail.describe(),
+                    failure.summary()
+                );
+                tokio::time::sleep(wait).await;
+                wait = wait.saturating_mul(2);
             }
-            tracing::warn!(
-                "{artifact}: attempt {n} of {attempts} for {url} failed ({}); retrying in {wait:?}",
-                failure.summary()
-            );
-            tokio::time::sleep(wait).await;
-            wait = wait.saturating_mul(2);
-            n += 1;
+        };
+        match tokio::time::timeout(self.settings.deadline, retries).await {
+            Ok(done) => done,
+            Err(_) => Err(ToolsError::DeadlineExceeded {
+                artifact: artifact.to_owned(),
+                url: trail.describe(),
+                attempts: trail.attempts.get(),
+                deadline: self.settings.deadline,
+            }),
         }
     }
 
-    fn error(&self, artifact: &str, url: &Url, attempts: u32, failure: Failure) -> ToolsError {
+    fn error(&self, artifact: &str, trail: &Trail, failure: Failure) -> ToolsError {
         let artifact = artifact.to_owned();
-        let url = url.to_string();
+        let url = trail.describe();
+        let attempts = trail.attempts.get();
         match failure {
             Failure::NotFound => ToolsError::NotFound { artifact, url },
             Failure::Status(s) => ToolsError::Http {
@@ -279,7 +477,88 @@ impl Http {
                 attempts,
                 source,
             },
+            Failure::Redirect { to, reason } => ToolsError::Redirect {
+                artifact,
+                url: trail.now().to_string(),
+                to,
+                reason,
+            },
             Failure::Fatal(e) => e,
         }
+    }
+}
+
+/// The redirect statuses that carry a `Location` to follow (RFC 9110 section 15.4); 300
+/// and 304 do not.
+fn is_followed_redirect(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn redirects_keep_to_the_mirror_rules_on_every_hop() {
+        let refused = |from: &str, to: &str| refuse_redirect(&url(from), &url(to), &[url(from)]);
+        // https anywhere; plain http only from plain http on this machine to this machine.
+        assert_eq!(
+            refused("https://github.com/a", "https://objects.example/b"),
+            None
+        );
+        assert_eq!(
+            refused("http://127.0.0.1:8/a", "https://objects.example/b"),
+            None
+        );
+        assert_eq!(
+            refused("http://127.0.0.1:8/a", "http://localhost:9/b"),
+            None
+        );
+        assert_eq!(refused("http://[::1]:8/a", "http://127.0.0.2/b"), None);
+        for (from, to, why) in [
+            (
+                "https://github.com/a",
+                "http://github.com/a",
+                "from https down to plain http",
+            ),
+            (
+                "https://127.0.0.1/a",
+                "http://127.0.0.1/a",
+                "from https down to plain http",
+            ),
+            (
+                "http://127.0.0.1/a",
+                "http://10.0.0.1/a",
+                "only to this machine",
+            ),
+            (
+                "http://127.0.0.1/a",
+                "http://mirror.example/a",
+                "only to this machine",
+            ),
+            ("http://127.0.0.1/a", "ftp://127.0.0.1/a", "scheme `ftp`"),
+            ("http://127.0.0.1/a", "file:///etc/passwd", "scheme `file`"),
+        ] {
+            let reason = refused(from, to).unwrap_or_default();
+            assert!(reason.contains(why), "{from} -> {to}: {reason:?}");
+        }
+    }
+
+    #[test]
+    fn a_chain_that_loops_or_runs_long_is_refused() {
+        let a = url("https://a.example/x");
+        let b = url("https://b.example/x");
+        let reason = refuse_redirect(&b, &a, &[a.clone(), b.clone()]).unwrap();
+        assert!(reason.contains("redirect loop"), "{reason}");
+        let long: Vec<Url> = (0..=MAX_REDIRECTS)
+            .map(|i| url(&format!("https://a.example/{i}")))
+            .collect();
+        let reason = refuse_redirect(long.last().unwrap(), &b, &long).unwrap();
+        assert!(reason.contains("more than 10 redirects"), "{reason}");
+        assert_eq!(refuse_redirect(&a, &b, &long[..MAX_REDIRECTS]), None);
     }
 }

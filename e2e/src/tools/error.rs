@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::artifact::SizeLimit;
 use crate::error::ErrorKind;
 use crate::pins::Sha256;
 
@@ -60,6 +61,41 @@ pub enum ToolsError {
         stall: Duration,
     },
 
+    /// The server announced or sent more than the artifact may have; it was stopped there
+    /// and nothing was kept. Not retried.
+    #[error("{artifact}: {url} {what}; the limit is {limit}")]
+    TooLarge {
+        artifact: String,
+        url: String,
+        /// What the server did: announced a length, or kept sending.
+        what: String,
+        limit: SizeLimit,
+    },
+
+    /// A redirect that breaks the transport rules, a loop, or too long a chain. Not retried:
+    /// the server will answer the same way again.
+    #[error("{artifact}: {url} redirected to {to}, which is not followed: {reason}")]
+    Redirect {
+        artifact: String,
+        /// The URL that answered with the redirect.
+        url: String,
+        to: String,
+        reason: String,
+    },
+
+    /// The download took longer than the deadline allows, all attempts together. Not retried.
+    #[error(
+        "{artifact}: {url} did not finish within {}s, the download deadline ({attempts} attempt{}); \
+         the server is too slow, or the deadline setting too short for this network",
+        deadline.as_secs_f32(), if *.attempts == 1 { "" } else { "s" }
+    )]
+    DeadlineExceeded {
+        artifact: String,
+        url: String,
+        attempts: u32,
+        deadline: Duration,
+    },
+
     #[error("{artifact}: the download from {url} broke off ({attempts} attempts)")]
     Interrupted {
         artifact: String,
@@ -70,15 +106,15 @@ pub enum ToolsError {
     },
 
     #[error(
-        "{artifact}: checksum mismatch for {url}: expected sha256 {expected}, got {actual}. The download was removed. \
-         If {} is right, the server or mirror sent another file; if the upstream release changed, check it before updating the pin",
-        crate::pins::FILE_NAME
+        "{artifact}: checksum mismatch for {url}: {}",
+        mismatch(expected, actual, expected_from)
     )]
     ChecksumMismatch {
         artifact: String,
         url: String,
         expected: Sha256,
         actual: Sha256,
+        expected_from: ExpectedFrom,
     },
 
     #[error("{artifact}: the checksum file {url} cannot be used: {reason}")]
@@ -96,10 +132,28 @@ pub enum ToolsError {
     },
 
     #[error(
+        "{artifact}: refusing the archive: entry `{entry}` would make {what} more than {limit} bytes when extracted \
+         (a limit built into this tool, against archives that inflate without end); nothing was installed"
+    )]
+    ArchiveTooLarge {
+        artifact: String,
+        entry: String,
+        /// `one file` or `the extracted files together`.
+        what: &'static str,
+        limit: u64,
+    },
+
+    #[error(
         "{artifact}: the archive has no `{path}`; is {} pinning the right release?",
         crate::pins::FILE_NAME
     )]
     MissingInArchive { artifact: String, path: String },
+
+    #[error(
+        "{} is a symbolic link; the cache trusts only directories it made itself. Remove the link and run again",
+        path.display()
+    )]
+    SymlinkedInstall { path: PathBuf },
 
     #[error("cannot {action} {}", path.display())]
     Io {
@@ -120,8 +174,33 @@ pub enum ToolsError {
     #[error("cannot set up the HTTP client")]
     HttpClient(#[source] reqwest::Error),
 
-    #[error("cannot record the checksum in {}: {message}", path.display())]
-    RecordChecksum { path: PathBuf, message: String },
+    #[error(transparent)]
+    RecordChecksum(#[from] crate::pins::WriteBackError),
+}
+
+/// Where the sha256 a download must match came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExpectedFrom {
+    /// Recorded in the pins file.
+    Pins,
+    /// Read from the upstream checksum file at this URL (trust on first use). Boxed: it
+    /// rides in every [`ToolsError`].
+    ChecksumFile(Box<reqwest::Url>),
+}
+
+fn mismatch(expected: &Sha256, actual: &Sha256, from: &ExpectedFrom) -> String {
+    let pins = crate::pins::FILE_NAME;
+    match from {
+        ExpectedFrom::Pins => format!(
+            "expected sha256 {expected} (recorded in {pins}), got {actual}. The download was removed. \
+             If {pins} is right, the server or mirror sent another file; if the upstream release changed, check it before updating the pin"
+        ),
+        ExpectedFrom::ChecksumFile(url) => format!(
+            "expected sha256 {expected} from the upstream checksum file {url}, got {actual}. \
+             The download was removed and nothing was recorded in {pins}: the artifact and its checksum file disagree, \
+             so one of them is not what the upstream published"
+        ),
+    }
 }
 
 impl From<crate::fsx::FsError> for ToolsError {
@@ -141,21 +220,26 @@ impl ToolsError {
         match self {
             ToolsError::BadMirror { .. }
             | ToolsError::BadPins { .. }
-            | ToolsError::Unrecorded { .. } => ErrorKind::BadInput,
+            | ToolsError::Unrecorded { .. }
+            | ToolsError::SymlinkedInstall { .. } => ErrorKind::BadInput,
             ToolsError::Offline { .. }
             | ToolsError::NotFound { .. }
             | ToolsError::Http { .. }
             | ToolsError::Unreachable { .. }
             | ToolsError::Stalled { .. }
+            | ToolsError::DeadlineExceeded { .. }
             | ToolsError::Interrupted { .. }
+            | ToolsError::Redirect { .. }
+            | ToolsError::TooLarge { .. }
+            | ToolsError::ArchiveTooLarge { .. }
             | ToolsError::ChecksumMismatch { .. }
             | ToolsError::BadChecksumFile { .. }
             | ToolsError::UnsafeArchive { .. }
             | ToolsError::MissingInArchive { .. }
             | ToolsError::Io { .. }
             | ToolsError::Task { .. }
-            | ToolsError::HttpClient(_)
-            | ToolsError::RecordChecksum { .. } => ErrorKind::Failed,
+            | ToolsError::HttpClient(_) => ErrorKind::Failed,
+            ToolsError::RecordChecksum(e) => e.kind(),
         }
     }
 

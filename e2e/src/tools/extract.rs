@@ -1,5 +1,6 @@
 //! Safe extraction of a release tarball: only the picked paths are written, and an archive
-//! with an absolute path, a `..` component, or a link that leads outside is refused whole.
+//! with an absolute path, a `..` component, or a link that leads outside is refused whole,
+//! as is one whose picked files are larger, one by one or together, than the limits.
 
 use std::fs;
 use std::io::BufReader;
@@ -8,7 +9,7 @@ use std::path::{Component, Path, PathBuf};
 
 use tar::EntryType;
 
-use super::artifact::{Pick, PickKind};
+use super::artifact::{ExtractLimits, Pick, PickKind};
 use super::error::ToolsError;
 
 /// Extracts the `picks` of the gzip tarball `archive` into `dest` (an empty directory).
@@ -20,6 +21,7 @@ pub fn extract_tar_gz(
     archive: &Path,
     dest: &Path,
     picks: &[Pick],
+    limits: ExtractLimits,
 ) -> Result<(), ToolsError> {
     let refuse = |entry: &str, reason: String| ToolsError::UnsafeArchive {
         artifact: artifact.to_owned(),
@@ -32,6 +34,8 @@ pub fn extract_tar_gz(
         file,
     )));
     let mut found = vec![false; picks.len()];
+    // Bytes written so far; hard links add none.
+    let mut written: u64 = 0;
     let mut links: Vec<(PathBuf, PathBuf)> = Vec::new();
 
     for entry in tar.entries().map_err(|e| read_error(archive, e))? {
@@ -96,6 +100,22 @@ pub fn extract_tar_gz(
                 fs::create_dir_all(&out).map_err(ToolsError::io("create", &out))?;
             }
             EntryType::Regular | EntryType::Continuous => {
+                // The header's size is what the entry yields (the tar reader stops there), so
+                // it is checked before a byte is written.
+                let size = entry.size();
+                let too_large = |what, limit| ToolsError::ArchiveTooLarge {
+                    artifact: artifact.to_owned(),
+                    entry: name.clone(),
+                    what,
+                    limit,
+                };
+                if size > limits.file {
+                    return Err(too_large("one file", limits.file));
+                }
+                written = written.saturating_add(size);
+                if written > limits.total {
+                    return Err(too_large("the extracted files together", limits.total));
+                }
                 create_parent(&out)?;
                 let mut file =
                     fs::File::create_new(&out).map_err(ToolsError::io("create", &out))?;

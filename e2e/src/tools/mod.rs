@@ -5,26 +5,29 @@
 
 pub mod artifact;
 mod cache;
+pub mod checksum_file;
 mod download;
 mod error;
 pub mod extract;
+mod marker;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use std::os::unix::fs::PermissionsExt as _;
 
 use reqwest::Url;
 
-pub use artifact::{Artifact, Checksum, Mirror, Tool};
+pub use artifact::{Artifact, Checksum, ExtractLimits, Mirror, SizeLimit, Tool};
 pub use download::HttpSettings;
-pub use error::ToolsError;
+pub use error::{ExpectedFrom, ToolsError};
 
 use crate::fsx;
-use crate::pins::{ChecksumSlot, IstioRow, IstioVersion, Pins, Platform, Sha256};
+use crate::pins::{IstioRow, IstioVersion, Pins, Platform, Sha256};
 use artifact::Unpack;
-use cache::Cache;
+use cache::{Cache, Lookup};
 use download::Http;
+use marker::Contents;
 
 /// How to fetch.
 #[derive(Debug, Clone)]
@@ -38,6 +41,9 @@ pub struct FetchOptions {
     pub locked: bool,
     /// Use the cache only.
     pub offline: bool,
+    /// Re-hash every cached file against its install's marker, not only check that each
+    /// is there with its size.
+    pub verify: bool,
     pub mirror: Option<Mirror>,
     pub http: HttpSettings,
     /// Show a progress bar per download (only ever drawn when stderr is a terminal).
@@ -52,6 +58,7 @@ impl FetchOptions {
             platform,
             locked: false,
             offline: false,
+            verify: false,
             mirror: None,
             http: HttpSettings::default(),
             progress: false,
@@ -165,36 +172,32 @@ pub async fn fetch(
         }
     }
     let cache = Cache::new(&opts.cache_dir)?;
-    let hits: Vec<Option<PathBuf>> = artifacts
-        .iter()
-        .map(|a| a.recorded().and_then(|sha| cache.installed(a, sha)))
-        .collect();
+    cache.clean_staging();
+    if let Some(_pins) = cache.lock_pins_if_free(&opts.pins_file) {
+        crate::pins::remove_stale_temps(&opts.pins_file);
+    }
+    let mut found = Vec::with_capacity(artifacts.len());
+    for a in artifacts {
+        found.push(match a.recorded() {
+            Some(sha) => cache.lookup(a, sha, opts.verify)?,
+            None => Lookup::Missing,
+        });
+    }
     if opts.offline {
-        let missing: Vec<String> = artifacts
-            .iter()
-            .zip(&hits)
-            .filter(|(_, hit)| hit.is_none())
-            .map(|(a, _)| match a.recorded() {
-                Some(sha) => format!("{a} sha256 {sha}"),
-                None => format!(
-                    "{a} (its sha256 is not recorded in {}, so no cached copy can be trusted)",
-                    crate::pins::FILE_NAME
-                ),
-            })
-            .collect();
-        if !missing.is_empty() {
-            return Err(ToolsError::Offline {
-                cache_dir: cache.root().to_owned(),
-                missing,
-            });
-        }
+        return offline(opts, &cache, artifacts, found).await;
     }
     let mut http = None;
     let mut dirs = Vec::with_capacity(artifacts.len());
-    for (a, hit) in artifacts.iter().zip(hits) {
-        let dir = match hit {
-            Some(dir) => dir,
-            None => {
+    for (a, found) in artifacts.iter().zip(found) {
+        let dir = match found {
+            Lookup::Installed(dir) => dir,
+            Lookup::Missing | Lookup::Damaged { .. } => {
+                if let Lookup::Damaged { dir, reason } = &found {
+                    tracing::warn!(
+                        "{a}: the cached install {} is damaged: {reason}; removing it and fetching it again",
+                        dir.display()
+                    );
+                }
                 let http = match &mut http {
                     Some(h) => h,
                     None => http.insert(Http::new(opts.http, opts.progress)?),
@@ -205,6 +208,50 @@ pub async fn fetch(
         dirs.push(dir);
     }
     Ok(dirs)
+}
+
+/// The install directories, if every artifact is installed; else the list of what is
+/// missing. A damaged install is removed, so no later run takes it for a good one.
+async fn offline(
+    opts: &FetchOptions,
+    cache: &Cache,
+    artifacts: &[&Artifact],
+    found: Vec<Lookup>,
+) -> Result<Vec<PathBuf>, ToolsError> {
+    let mut dirs = Vec::with_capacity(artifacts.len());
+    let mut missing = Vec::new();
+    for (a, found) in artifacts.iter().zip(found) {
+        match (found, a.recorded()) {
+            (Lookup::Installed(dir), _) => dirs.push(dir),
+            (Lookup::Damaged { .. }, Some(sha)) => {
+                let lock = cache.lock(a).await?;
+                // Another run may have repaired it while we waited.
+                match cache.lookup(a, sha, opts.verify)? {
+                    Lookup::Installed(dir) => dirs.push(dir),
+                    Lookup::Missing => missing.push(format!("{a} sha256 {sha}")),
+                    Lookup::Damaged { dir, reason } => {
+                        cache.remove(a, &dir, &lock)?;
+                        missing.push(format!(
+                            "{a} sha256 {sha} (the cached copy was damaged: {reason}; it was removed)"
+                        ));
+                    }
+                }
+            }
+            (_, Some(sha)) => missing.push(format!("{a} sha256 {sha}")),
+            (_, None) => missing.push(format!(
+                "{a} (its sha256 is not recorded in {}, so no cached copy can be trusted)",
+                crate::pins::FILE_NAME
+            )),
+        }
+    }
+    if missing.is_empty() {
+        Ok(dirs)
+    } else {
+        Err(ToolsError::Offline {
+            cache_dir: cache.root().to_owned(),
+            missing,
+        })
+    }
 }
 
 /// Downloads, verifies and installs one artifact, under its lock.
@@ -221,38 +268,50 @@ async fn fetch_one(
         Checksum::Upstream { file_url, slot } => {
             let url = opts.source(file_url);
             let text = http.text(&label, &url).await?;
-            let sha = artifact::parse_checksum_file(&text, a.file_name()).map_err(|reason| {
+            let sha = checksum_file::parse(&text.body, a.file_name()).map_err(|reason| {
                 ToolsError::BadChecksumFile {
                     artifact: label.clone(),
-                    url: url.to_string(),
+                    url: text.described.clone(),
                     reason,
                 }
             })?;
-            (sha, Some((slot, url)))
+            (sha, Some((slot, text.url)))
         }
     };
+    let expected_from = match &record {
+        None => ExpectedFrom::Pins,
+        Some((_, url)) => ExpectedFrom::ChecksumFile(Box::new(url.clone())),
+    };
     // Another run may have installed it while we waited for the lock.
-    let dir = match cache.installed(a, expected) {
-        Some(dir) => dir,
-        None => install(opts, cache, http, a, expected, &lock).await?,
+    let dir = match cache.lookup(a, expected, opts.verify)? {
+        Lookup::Installed(dir) => dir,
+        found => {
+            if let Lookup::Damaged { dir, .. } = &found {
+                cache.remove(a, dir, &lock)?;
+            }
+            install(opts, cache, http, a, (expected, expected_from), &lock).await?
+        }
     };
     if let Some((slot, from)) = record {
         let _pins = cache.lock_pins(&opts.pins_file).await?;
-        record_checksum(&opts.pins_file, slot, expected)?;
-        tracing::warn!(
-            "{label}: recorded sha256 {expected} in {} (from {from}; the installed copy matches it); commit this change",
-            opts.pins_file.display()
-        );
+        if crate::pins::record_checksum(&opts.pins_file, slot, expected)? {
+            tracing::warn!(
+                "{label}: recorded sha256 {expected} in {} (from {from}; the installed copy matches it); commit this change",
+                opts.pins_file.display()
+            );
+        }
     }
     Ok(dir)
 }
 
+/// Downloads `a` into a staging directory, checks it against `expected`, unpacks it and
+/// commits the install with its marker.
 async fn install(
     opts: &FetchOptions,
     cache: &Cache,
     http: &Http,
     a: &Artifact,
-    expected: Sha256,
+    (expected, expected_from): (Sha256, ExpectedFrom),
     lock: &fsx::FileLock,
 ) -> Result<PathBuf, ToolsError> {
     let label = a.to_string();
@@ -260,62 +319,51 @@ async fn install(
     let staging = cache.staging(a, lock)?;
     let download = staging.path().join(a.file_name());
     tracing::info!("{label}: fetching {url}");
-    let actual = http.to_file(&label, &url, &download).await?;
-    if actual != expected {
+    let fetched = http.to_file(&label, &url, &download, a.size).await?;
+    if fetched.body != expected {
         drop(staging);
         return Err(ToolsError::ChecksumMismatch {
             artifact: label,
-            url: url.to_string(),
+            url: fetched.described,
             expected,
-            actual,
+            actual: fetched.body,
+            expected_from,
         });
     }
     let staged = staging.path().join("install");
     std::fs::create_dir(&staged).map_err(ToolsError::io("create", &staged))?;
-    match &a.unpack {
-        Unpack::Raw { name, executable } => {
-            let to = staged.join(name);
-            std::fs::rename(&download, &to).map_err(ToolsError::io("move the download to", &to))?;
-            let mode = if *executable { 0o755 } else { 0o644 };
-            std::fs::set_permissions(&to, std::os::unix::fs::PermissionsExt::from_mode(mode))
-                .map_err(ToolsError::io("set permissions of", &to))?;
-        }
-        Unpack::TarGz { picks } => {
-            let job = (
-                label.clone(),
-                download.clone(),
-                staged.clone(),
-                picks.clone(),
-            );
-            tokio::task::spawn_blocking(move || {
-                extract::extract_tar_gz(&job.0, &job.1, &job.2, &job.3)
-            })
-            .await
-            .map_err(|source| ToolsError::Task {
-                what: "extracting the archive",
-                source,
-            })??;
-            std::fs::remove_file(&download).map_err(ToolsError::io("remove", &download))?;
-        }
-    }
-    let dir = cache.commit(&staged, a, expected)?;
+    // Extraction, hashing for the marker and syncing are blocking work.
+    let (cache, artifact) = (cache.clone(), a.clone());
+    let dir = blocking("installing", move || {
+        let contents = match &artifact.unpack {
+            Unpack::Raw { name, executable } => {
+                let to = staged.join(name);
+                std::fs::rename(&download, &to)
+                    .map_err(ToolsError::io("move the download to", &to))?;
+                let mode = if *executable { 0o755 } else { 0o644 };
+                std::fs::set_permissions(&to, std::fs::Permissions::from_mode(mode))
+                    .map_err(ToolsError::io("set permissions of", &to))?;
+                Contents::single(&staged, name, expected)?
+            }
+            Unpack::TarGz { picks, limits } => {
+                extract::extract_tar_gz(&label, &download, &staged, picks, *limits)?;
+                std::fs::remove_file(&download).map_err(ToolsError::io("remove", &download))?;
+                Contents::scan(&staged)?
+            }
+        };
+        cache.commit(&staged, &artifact, expected, contents)
+    })
+    .await?;
     drop(staging);
     Ok(dir)
 }
 
-/// Writes `sha` into `slot` of the pins file, replacing the file atomically with its mode.
-fn record_checksum(pins_file: &Path, slot: &ChecksumSlot, sha: Sha256) -> Result<(), ToolsError> {
-    let text = std::fs::read_to_string(pins_file).map_err(ToolsError::io("read", pins_file))?;
-    let updated = crate::pins::with_checksum(&text, slot, sha).map_err(|message| {
-        ToolsError::RecordChecksum {
-            path: pins_file.to_owned(),
-            message,
-        }
-    })?;
-    let mode = std::fs::metadata(pins_file)
-        .map_err(ToolsError::io("read", pins_file))?
-        .permissions()
-        .mode();
-    fsx::write_atomic(pins_file, updated.as_bytes(), mode & 0o7777)?;
-    Ok(())
+/// Runs `job` on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    what: &'static str,
+    job: impl FnOnce() -> Result<T, ToolsError> + Send + 'static,
+) -> Result<T, ToolsError> {
+    tokio::task::spawn_blocking(job)
+        .await
+        .map_err(|source| ToolsError::Task { what, source })?
 }

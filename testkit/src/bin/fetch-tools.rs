@@ -1,7 +1,8 @@
 //! A minimal front end to `e2e::tools::ensure`, without the xtask CLI: lets tests run
 //! real concurrent processes against one cache.
 //!
-//! Usage: fetch-tools --pins FILE --cache-dir DIR [--mirror URL] [--istio VER]
+//! Usage: fetch-tools --pins FILE --cache-dir DIR [--mirror URL] [--istio VER] [--http fast]
+//! (`--http fast`: the short timeouts and retries of `testkit::fast_http`).
 //! Prints `name=path` per tool; logs e2e's info messages (e.g. waiting for another run's
 //! lock) on stderr; exits 1 with the error on stderr.
 
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
 fn run() -> Result<String, Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let (mut pins_file, mut cache_dir, mut mirror, mut istio) = (None, None, None, None);
+    let mut fast = false;
     while let Some(flag) = args.next() {
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
@@ -41,6 +43,7 @@ fn run() -> Result<String, Box<dyn std::error::Error>> {
             "--cache-dir" => cache_dir = Some(PathBuf::from(value)),
             "--mirror" => mirror = Some(Mirror::parse(&value)?),
             "--istio" => istio = Some(value.parse().map_err(|e: String| e)?),
+            "--http" if value == "fast" => fast = true,
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
@@ -53,6 +56,9 @@ fn run() -> Result<String, Box<dyn std::error::Error>> {
     };
     let mut opts = FetchOptions::new(cache_dir, pins_file, Platform::current()?);
     opts.mirror = mirror;
+    if fast {
+        opts.http = testkit::fast_http();
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
