@@ -7,11 +7,12 @@
 //! command line (which flag, which subcommand) is the front end's to say.
 
 use crate::certs::CertsError;
-use crate::cluster::DockerError;
+use crate::cluster::{ClusterError, DockerError};
 use crate::config::ConfigError;
 use crate::net::NetError;
 use crate::pins::{PinsError, UnknownIstioVersion};
 use crate::render::{RenderError, WriteError};
+use crate::runner::RunError;
 use crate::tools::ToolsError;
 
 /// What kind of failure an error is: the front end turns it into an exit code.
@@ -23,8 +24,7 @@ pub enum ErrorKind {
     /// What was asked could not be done (network, disk, a tool, the machine); running again
     /// may succeed.
     Failed,
-    /// The run was stopped before it finished (Ctrl-C). Nothing returns it yet: `up` and
-    /// `e2e`, which run long enough to be interrupted, will.
+    /// The run was stopped before it finished (Ctrl-C).
     Interrupted,
 }
 
@@ -49,6 +49,10 @@ pub enum Error {
     Write(#[from] WriteError),
     #[error(transparent)]
     Docker(#[from] DockerError),
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
 }
 
 impl Error {
@@ -63,6 +67,8 @@ impl Error {
             Error::Render(e) => e.kind(),
             Error::Write(e) => e.kind(),
             Error::Docker(e) => e.kind(),
+            Error::Run(e) => e.kind(),
+            Error::Cluster(e) => e.kind(),
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod names;
 pub mod net;
 pub mod pins;
 pub mod render;
+pub mod runner;
 pub mod tools;
 mod validated;
 pub mod yaml;

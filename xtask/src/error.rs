@@ -8,11 +8,12 @@
 use std::process::ExitStatus;
 
 use e2e::certs::{CertsError, Fix};
-use e2e::cluster::DockerError;
+use e2e::cluster::{ClusterError, DockerError};
 use e2e::config::ConfigError;
 use e2e::net::NetError;
 use e2e::pins::{PinsError, UnknownIstioVersion};
 use e2e::render::{RenderError, WriteError};
+use e2e::runner::RunError;
 use e2e::tools::ToolsError;
 use e2e::{Error, ErrorKind};
 
@@ -72,6 +73,8 @@ from_library!(
     RenderError,
     WriteError,
     DockerError,
+    RunError,
+    ClusterError,
 );
 
 /// Says what the command was doing when a library call failed.
@@ -115,15 +118,28 @@ pub fn hint(err: &CliError) -> Option<String> {
     Some(text.to_owned())
 }
 
+/// What to do after an interrupted or failed `up`.
+const INTERRUPTED: &str =
+    "see what is up with `cargo xtask status`; delete it with `cargo xtask down`";
+
 fn library_hint(error: &Error) -> Option<String> {
     match error {
         Error::Tools(e) => tools_hint(e),
         Error::Certs(e) => certs_hint(e),
         Error::Net(e) | Error::Render(RenderError::Network(e)) => net_hint(e),
         Error::Write(e) => write_hint(e),
-        Error::Docker(DockerError::NotInstalled | DockerError::NotRunning { .. }) => {
+        Error::Docker(DockerError::NotInstalled | DockerError::NotRunning { .. })
+        | Error::Cluster(ClusterError::Docker(_)) => {
             Some("the offline suite runs without Docker: cargo xtask test".into())
         }
+        Error::Run(RunError::Cancelled { .. }) => Some(INTERRUPTED.into()),
+        Error::Run(_)
+        | Error::Cluster(
+            ClusterError::Kind { .. }
+            | ClusterError::Run(_)
+            | ClusterError::Inspect { .. }
+            | ClusterError::Network(_),
+        ) => None,
         Error::Render(RenderError::Topology(_) | RenderError::MissingInput { .. })
         | Error::Pins(_)
         | Error::UnknownIstioVersion(_)

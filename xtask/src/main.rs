@@ -110,6 +110,17 @@ fn main() -> ExitCode {
 
 /// The live path needs Docker; say so at once rather than failing half-way.
 fn e2e_cmd() -> Result<(), CliError> {
-    e2e::cluster::docker::check_engine()?;
+    let runner = e2e::runner::Runner::new(
+        e2e::runner::EnvPaths::under(&e2e::dirs::state_dir()),
+        e2e::runner::Cancel::new(),
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| CliError::Io {
+            what: "start the async runtime",
+            source,
+        })?;
+    runtime.block_on(e2e::cluster::docker::check_engine(&runner))?;
     Err(CliError::NotBuilt("e2e"))
 }
