@@ -13,6 +13,7 @@ use crate::net::NetError;
 use crate::pins::{PinsError, UnknownIstioVersion};
 use crate::render::{RenderError, WriteError};
 use crate::runner::RunError;
+use crate::state::StateError;
 use crate::tools::ToolsError;
 
 /// What kind of failure an error is: the front end turns it into an exit code.
@@ -53,6 +54,8 @@ pub enum Error {
     Run(#[from] RunError),
     #[error(transparent)]
     Cluster(#[from] ClusterError),
+    #[error(transparent)]
+    State(#[from] StateError),
 }
 
 impl Error {
@@ -69,6 +72,7 @@ impl Error {
             Error::Docker(e) => e.kind(),
             Error::Run(e) => e.kind(),
             Error::Cluster(e) => e.kind(),
+            Error::State(e) => e.kind(),
         }
     }
 }

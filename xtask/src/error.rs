@@ -14,6 +14,7 @@ use e2e::net::NetError;
 use e2e::pins::{PinsError, UnknownIstioVersion};
 use e2e::render::{RenderError, WriteError};
 use e2e::runner::RunError;
+use e2e::state::StateError;
 use e2e::tools::ToolsError;
 use e2e::{Error, ErrorKind};
 
@@ -75,6 +76,7 @@ from_library!(
     DockerError,
     RunError,
     ClusterError,
+    StateError,
 );
 
 /// Says what the command was doing when a library call failed.
@@ -134,6 +136,7 @@ fn library_hint(error: &Error) -> Option<String> {
         }
         Error::Run(RunError::Cancelled { .. }) => Some(INTERRUPTED.into()),
         Error::Run(_)
+        | Error::State(_)
         | Error::Cluster(
             ClusterError::Kind { .. }
             | ClusterError::Run(_)
