@@ -9,6 +9,7 @@
 use crate::certs::CertsError;
 use crate::cluster::{ClusterError, DockerError};
 use crate::config::ConfigError;
+use crate::kube::KubeError;
 use crate::net::NetError;
 use crate::pins::{PinsError, UnknownIstioVersion};
 use crate::render::{RenderError, WriteError};
@@ -56,6 +57,8 @@ pub enum Error {
     Cluster(#[from] ClusterError),
     #[error(transparent)]
     State(#[from] StateError),
+    #[error(transparent)]
+    Kube(#[from] KubeError),
 }
 
 impl Error {
@@ -73,6 +76,7 @@ impl Error {
             Error::Run(e) => e.kind(),
             Error::Cluster(e) => e.kind(),
             Error::State(e) => e.kind(),
+            Error::Kube(e) => e.kind(),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod dirs;
 pub mod error;
 pub mod fsx;
+pub mod kube;
 pub mod names;
 pub mod net;
 pub mod pins;
@@ -19,6 +20,7 @@ pub mod runner;
 pub mod state;
 pub mod tools;
 mod validated;
+pub mod wait;
 pub mod yaml;
 
 pub use error::{Error, ErrorKind};

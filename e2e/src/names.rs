@@ -28,6 +28,20 @@ pub const CLUSTER_ANNOTATION: &str = "networking.istio.io/cluster";
 /// The namespace label that turns sidecar injection on, with value `enabled`.
 pub const INJECTION_LABEL: &str = "istio-injection";
 
+// ---------------------------------------------------------------- the Kubernetes API
+
+/// The field manager of every server-side apply we make: one owner for all our fields,
+/// so re-applying after a change moves them, and nothing else takes them.
+pub const FIELD_MANAGER: &str = "istio-mc-kind";
+
+/// `kind-<cluster>`: the context (and cluster and user) name kind writes into a
+/// kubeconfig for `cluster` (kubernetes-sigs/kind@v0.32.0:
+/// pkg/cluster/internal/kubeconfig/internal/kubeconfig/helpers.go `KINDClusterKey`;
+/// unchanged on main after v0.33.0).
+pub fn kind_context(cluster: &ClusterName) -> String {
+    format!("kind-{cluster}")
+}
+
 // ---------------------------------------------------------------- Helm releases
 
 /// The `istio/base` release (CRDs, cluster roles).

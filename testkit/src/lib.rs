@@ -13,6 +13,9 @@
 //! - [`schema`]: just enough JSON Schema to check rendered objects against upstream schemas.
 //! - [`certs`]: certificates issued under the mesh's CAs, to prove what those may sign.
 //! - [`files`]: listing what a run left on disk.
+//! - [`kube_api`]: a Kubernetes API server stand-in on 127.0.0.1 that stores objects,
+//!   serves discovery, server-side apply, label selectors, status, faults and scripted
+//!   exec, so tests drive the real kube-rs client from a kubeconfig file.
 //! - The `fetch-tools` binary: `e2e::tools::ensure` as a process of its own, so tests run
 //!   real concurrent processes against one cache (`tests/tools_concurrent.rs`).
 //! - The openssl probe: `build.rs` sets `cfg(openssl_on_path)` for this crate, so the openssl
@@ -23,7 +26,6 @@
 //! - `fake_tool`: a fake kind/helm/istioctl/docker executable, written into a temp dir as a
 //!   script that appends its argv and selected environment variables to a record file and
 //!   prints canned output, so orchestration tests assert the exact calls.
-//! - `kube`: a Kubernetes API stand-in that stores objects, for the tests of what is applied.
 //!
 //! This crate depends on `e2e`, and `e2e` has it as a dev-dependency (a cycle cargo allows,
 //! as tokio has with tokio-test). Integration tests and examples of `e2e` and `xtask` use
@@ -34,6 +36,7 @@ pub mod archive;
 pub mod certs;
 pub mod files;
 pub mod fixture;
+pub mod kube_api;
 pub mod pins;
 pub mod release;
 pub mod schema;

@@ -8,12 +8,63 @@
 //! `additionalProperties: false`. Combinators (`oneOf`, `anyOf`, `allOf`, `not`) are not
 //! evaluated; they only add constraints, so a pass here is necessary, not sufficient.
 
+use std::fmt;
+
 use serde_json::Value;
 
+/// Every way `value` breaks `schema` (`root` holds the `$ref` targets), as messages.
 pub fn validate(root: &Value, schema: &Value, value: &Value) -> Vec<String> {
+    violations(root, schema, value)
+        .iter()
+        .map(Violation::to_string)
+        .collect()
+}
+
+/// Every way `value` breaks `schema`, sorted by what is wrong: the API stand-in answers
+/// an unknown field differently (strict field validation) from a wrong value.
+pub fn violations(root: &Value, schema: &Value, value: &Value) -> Vec<Violation> {
     let mut errors = Vec::new();
     check(root, schema, value, "", &mut errors);
     errors
+}
+
+/// One way a value breaks a schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// Where: `.spec.addresses[0]`, or `<root>`.
+    pub path: String,
+    pub problem: Problem,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// A field the schema does not declare, in an object it closes.
+    UnknownField(String),
+    /// A wrong type, a value outside an enum, a missing required field.
+    Invalid(String),
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.problem {
+            Problem::UnknownField(key) => write!(f, "{}: unknown field `{key}`", self.path),
+            Problem::Invalid(what) => write!(f, "{}: {what}", self.path),
+        }
+    }
+}
+
+fn invalid(here: &str, what: String) -> Violation {
+    Violation {
+        path: here.to_owned(),
+        problem: Problem::Invalid(what),
+    }
+}
+
+fn unknown(here: &str, key: &str) -> Violation {
+    Violation {
+        path: here.to_owned(),
+        problem: Problem::UnknownField(key.to_owned()),
+    }
 }
 
 fn resolve<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
@@ -42,7 +93,7 @@ fn type_matches(name: &str, value: &Value) -> bool {
     }
 }
 
-fn check(root: &Value, schema: &Value, value: &Value, path: &str, errors: &mut Vec<String>) {
+fn check(root: &Value, schema: &Value, value: &Value, path: &str, errors: &mut Vec<Violation>) {
     let schema = resolve(root, schema);
     let here = if path.is_empty() { "<root>" } else { path };
     if schema
@@ -51,7 +102,10 @@ fn check(root: &Value, schema: &Value, value: &Value, path: &str, errors: &mut V
         == Some(true)
     {
         if !(value.is_string() || value.is_i64() || value.is_u64()) {
-            errors.push(format!("{here}: expected int-or-string, found {value}"));
+            errors.push(invalid(
+                here,
+                format!("expected int-or-string, found {value}"),
+            ));
         }
         return;
     }
@@ -65,23 +119,23 @@ fn check(root: &Value, schema: &Value, value: &Value, path: &str, errors: &mut V
             _ => true,
         };
         if !ok {
-            errors.push(format!("{here}: expected type {ty}, found {value}"));
+            errors.push(invalid(here, format!("expected type {ty}, found {value}")));
             return;
         }
     }
     if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
         && !allowed.contains(value)
     {
-        errors.push(format!(
-            "{here}: {value} is not one of {}",
-            Value::Array(allowed.clone())
+        errors.push(invalid(
+            here,
+            format!("{value} is not one of {}", Value::Array(allowed.clone())),
         ));
     }
     if let Value::Object(map) = value {
         if let Some(required) = schema.get("required").and_then(Value::as_array) {
             for key in required.iter().filter_map(Value::as_str) {
                 if !map.contains_key(key) {
-                    errors.push(format!("{here}: missing required field `{key}`"));
+                    errors.push(invalid(here, format!("missing required field `{key}`")));
                 }
             }
         }
@@ -98,12 +152,10 @@ fn check(root: &Value, schema: &Value, value: &Value, path: &str, errors: &mut V
                 continue;
             }
             match additional {
-                Some(Value::Bool(false)) => errors.push(format!("{here}: unknown field `{key}`")),
+                Some(Value::Bool(false)) => errors.push(unknown(here, key)),
                 Some(Value::Bool(true)) => {}
                 Some(sub @ Value::Object(_)) => check(root, sub, child, &child_path, errors),
-                _ if properties.is_some() && !preserve => {
-                    errors.push(format!("{here}: unknown field `{key}`"))
-                }
+                _ if properties.is_some() && !preserve => errors.push(unknown(here, key)),
                 _ => {}
             }
         }

@@ -10,6 +10,7 @@ use std::process::ExitStatus;
 use e2e::certs::{CertsError, Fix};
 use e2e::cluster::{ClusterError, DockerError};
 use e2e::config::ConfigError;
+use e2e::kube::KubeError;
 use e2e::net::NetError;
 use e2e::pins::{PinsError, UnknownIstioVersion};
 use e2e::render::{RenderError, WriteError};
@@ -77,6 +78,7 @@ from_library!(
     RunError,
     ClusterError,
     StateError,
+    KubeError,
 );
 
 /// Says what the command was doing when a library call failed.
@@ -143,6 +145,7 @@ fn library_hint(error: &Error) -> Option<String> {
             | ClusterError::Inspect { .. }
             | ClusterError::Network(_),
         ) => None,
+        Error::Kube(e) => kube_hint(e),
         Error::Render(RenderError::Topology(_) | RenderError::MissingInput { .. })
         | Error::Pins(_)
         | Error::UnknownIstioVersion(_)
@@ -216,6 +219,23 @@ fn net_hint(e: &NetError) -> Option<String> {
         | NetError::UnknownShape
         | NetError::NoIpv4Subnet { .. }
         | NetError::BadAddress { .. } => None,
+    }
+}
+
+fn kube_hint(e: &KubeError) -> Option<String> {
+    match e {
+        KubeError::Kubeconfig { .. } => Some(
+            "the clusters' kubeconfig files are written by `cargo xtask up`; run it, or `cargo xtask down` and then `up` if the clusters are gone"
+                .into(),
+        ),
+        KubeError::Client { .. }
+        | KubeError::NotFound { .. }
+        | KubeError::Api { .. }
+        | KubeError::Request { .. }
+        | KubeError::Manifest { .. }
+        | KubeError::UnknownKind { .. }
+        | KubeError::Exec { .. }
+        | KubeError::Wait(_) => None,
     }
 }
 
