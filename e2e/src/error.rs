@@ -10,6 +10,7 @@ use crate::certs::CertsError;
 use crate::cluster::{ClusterError, DockerError};
 use crate::config::ConfigError;
 use crate::kube::KubeError;
+use crate::lifecycle::UpError;
 use crate::net::NetError;
 use crate::pins::{PinsError, UnknownIstioVersion};
 use crate::render::{RenderError, WriteError};
@@ -59,6 +60,8 @@ pub enum Error {
     State(#[from] StateError),
     #[error(transparent)]
     Kube(#[from] KubeError),
+    #[error(transparent)]
+    Up(#[from] UpError),
 }
 
 impl Error {
@@ -77,6 +80,7 @@ impl Error {
             Error::Cluster(e) => e.kind(),
             Error::State(e) => e.kind(),
             Error::Kube(e) => e.kind(),
+            Error::Up(e) => e.kind(),
         }
     }
 }

@@ -185,7 +185,7 @@ pub fn kind_error(
             action,
             cluster: cluster.cloned(),
             reason: error_reason(stderr_tail).unwrap_or_else(|| status.clone()),
-            source,
+            source: Box::new(source),
         },
         _ => ClusterError::Run(source),
     }

@@ -82,7 +82,7 @@ pub enum ClusterError {
         /// kind's `ERROR:` line, or the exit status when it printed none.
         reason: String,
         #[source]
-        source: RunError,
+        source: Box<RunError>,
     },
     #[error(transparent)]
     Run(#[from] RunError),
@@ -97,7 +97,8 @@ pub enum ClusterError {
 impl ClusterError {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            ClusterError::Kind { source, .. } | ClusterError::Run(source) => source.kind(),
+            ClusterError::Kind { source, .. } => source.kind(),
+            ClusterError::Run(source) => source.kind(),
             ClusterError::Inspect { .. } => ErrorKind::Failed,
             ClusterError::Network(e) => e.kind(),
             ClusterError::Docker(e) => e.kind(),

@@ -348,7 +348,7 @@ pub fn plan(pins: &Pins, topology: &Topology, row: &IstioRow, options: &PlanOpti
         needs.extend(own.images.clone());
         let mut items = vec![ItemKey::SampleNamespace, ItemKey::HelloworldService];
         if let Some(config) = topology.cluster(cluster) {
-            let mut versions: Vec<_> = config.helloworld.iter().cloned().collect();
+            let mut versions: Vec<_> = config.helloworld.to_vec();
             versions.sort();
             items.extend(versions.into_iter().map(ItemKey::HelloworldDeployment));
         }
