@@ -11,6 +11,7 @@ use e2e::certs::{CertsError, Fix};
 use e2e::cluster::{ClusterError, DockerError};
 use e2e::config::ConfigError;
 use e2e::kube::KubeError;
+use e2e::lifecycle::UpError;
 use e2e::net::NetError;
 use e2e::pins::{PinsError, UnknownIstioVersion};
 use e2e::render::{RenderError, WriteError};
@@ -137,6 +138,7 @@ fn library_hint(error: &Error) -> Option<String> {
             Some("the offline suite runs without Docker: cargo xtask test".into())
         }
         Error::Run(RunError::Cancelled { .. }) => Some(INTERRUPTED.into()),
+        Error::Up(e) => up_hint(e),
         Error::Run(_)
         | Error::State(_)
         | Error::Cluster(
@@ -150,6 +152,32 @@ fn library_hint(error: &Error) -> Option<String> {
         | Error::Pins(_)
         | Error::UnknownIstioVersion(_)
         | Error::Config(_) => None,
+    }
+}
+
+fn up_hint(e: &UpError) -> Option<String> {
+    match e {
+        UpError::Interrupted { .. } | UpError::Stopped { .. } => Some(INTERRUPTED.into()),
+        UpError::NamesTaken { .. } => Some(
+            "use them as they are with `cargo xtask up --reuse`, or delete them with `kind delete cluster --name <name>`".into(),
+        ),
+        UpError::ConfigChanged { .. } => Some(
+            "`cargo xtask up --recreate` deletes and recreates them; `cargo xtask down` only deletes them".into(),
+        ),
+        UpError::Step { .. } => Some(
+            e.root()
+                .and_then(library_hint)
+                .unwrap_or_else(|| INTERRUPTED.to_owned().replace("see what is up", "what was made is recorded: see it")),
+        ),
+        UpError::NetworkChanged { .. }
+        | UpError::NotBuilt { .. }
+        | UpError::ToolMissing { .. }
+        | UpError::Kubeconfig { .. }
+        | UpError::AddressChanged { .. }
+        | UpError::Task(_)
+        | UpError::NotAllDeleted(_)
+        | UpError::Fs(_)
+        | UpError::State(_) => None,
     }
 }
 

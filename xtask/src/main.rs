@@ -4,12 +4,16 @@
 //! (`error.rs`); every decision lives in the `e2e` library.
 
 mod certs;
+mod down;
 mod error;
+mod live;
 mod matrix;
 mod output;
 mod render;
+mod status;
 mod test;
 mod tools;
+mod up;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,9 +44,9 @@ enum Command {
     /// Write every manifest and values file the setup applies, without a cluster.
     Render(render::RenderArgs),
     /// Create the clusters and install the mesh (`--dry-run` prints the plan).
-    Up(UpArgs),
+    Up(up::UpArgs),
     /// Show what is up, synced and reachable.
-    Status,
+    Status(status::StatusArgs),
     /// Collect a diagnostics bundle from the running mesh.
     Diag(DiagArgs),
     /// Delete what `up` made, nothing else.
@@ -68,20 +72,6 @@ struct E2eArgs {
 }
 
 #[derive(Args)]
-struct UpArgs {
-    /// Print the plan instead of running it.
-    #[arg(long)]
-    dry_run: bool,
-    #[arg(long, value_name = "VER")]
-    istio: Option<IstioVersion>,
-    #[arg(long, value_name = "REF")]
-    istiod_image: Option<String>,
-    /// An Istio source checkout to take charts from.
-    #[arg(long, value_name = "DIR")]
-    istio_src: Option<PathBuf>,
-}
-
-#[derive(Args)]
 struct DiagArgs {
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -97,10 +87,10 @@ fn main() -> ExitCode {
         Command::Certs(args) => certs::run(args),
         Command::Render(args) => render::run(args),
         Command::Matrix => matrix::run(),
-        Command::Up(_) => Err(CliError::NotBuilt("up")),
-        Command::Status => Err(CliError::NotBuilt("status")),
+        Command::Up(args) => up::run(args),
+        Command::Status(args) => status::run(args),
         Command::Diag(_) => Err(CliError::NotBuilt("diag")),
-        Command::Down => Err(CliError::NotBuilt("down")),
+        Command::Down => down::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
