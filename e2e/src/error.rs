@@ -7,13 +7,16 @@
 //! command line (which flag, which subcommand) is the front end's to say.
 
 use crate::certs::CertsError;
-use crate::cluster::DockerError;
+use crate::cluster::{ClusterError, DockerError};
 use crate::config::ConfigError;
 use crate::kube::KubeError;
+use crate::lifecycle::UpError;
 use crate::net::NetError;
 use crate::pins::{PinsError, UnknownIstioVersion};
 use crate::probe::ProbeError;
 use crate::render::{RenderError, WriteError};
+use crate::runner::RunError;
+use crate::state::StateError;
 use crate::tools::ToolsError;
 
 /// What kind of failure an error is: the front end turns it into an exit code.
@@ -25,8 +28,7 @@ pub enum ErrorKind {
     /// What was asked could not be done (network, disk, a tool, the machine); running again
     /// may succeed.
     Failed,
-    /// The run was stopped before it finished (Ctrl-C). Nothing returns it yet: `up` and
-    /// `e2e`, which run long enough to be interrupted, will.
+    /// The run was stopped before it finished (Ctrl-C).
     Interrupted,
 }
 
@@ -54,7 +56,15 @@ pub enum Error {
     #[error(transparent)]
     Probe(#[from] ProbeError),
     #[error(transparent)]
+    Run(#[from] RunError),
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
     Kube(#[from] KubeError),
+    #[error(transparent)]
+    Up(#[from] UpError),
 }
 
 impl Error {
@@ -70,7 +80,11 @@ impl Error {
             Error::Write(e) => e.kind(),
             Error::Docker(e) => e.kind(),
             Error::Probe(e) => e.kind(),
+            Error::Run(e) => e.kind(),
+            Error::Cluster(e) => e.kind(),
+            Error::State(e) => e.kind(),
             Error::Kube(e) => e.kind(),
+            Error::Up(e) => e.kind(),
         }
     }
 }

@@ -13,6 +13,8 @@
 //! - [`schema`]: just enough JSON Schema to check rendered objects against upstream schemas.
 //! - [`certs`]: certificates issued under the mesh's CAs, to prove what those may sign.
 //! - [`files`]: listing what a run left on disk.
+//! - [`fake_tool`]: fake kind/docker/helm executables (the `fake-tool` bin) driven by a
+//!   JSON script, strict about argv and flags, recording every call.
 //! - [`kube_api`]: a Kubernetes API server stand-in on 127.0.0.1 that stores objects,
 //!   serves discovery, server-side apply, label selectors, status, faults and scripted
 //!   exec, so tests drive the real kube-rs client from a kubeconfig file.
@@ -22,11 +24,6 @@
 //!   second opinion (`tests/certs_openssl.rs`) is ignored, with its reason, where openssl is
 //!   missing, and `E2E_REQUIRE_OPENSSL=1` makes a missing openssl a build error.
 //!
-//! Still to come, each a module of its own here:
-//! - `fake_tool`: a fake kind/helm/istioctl/docker executable, written into a temp dir as a
-//!   script that appends its argv and selected environment variables to a record file and
-//!   prints canned output, so orchestration tests assert the exact calls.
-//!
 //! This crate depends on `e2e`, and `e2e` has it as a dev-dependency (a cycle cargo allows,
 //! as tokio has with tokio-test). Integration tests and examples of `e2e` and `xtask` use
 //! it; `e2e`'s own unit tests (`#[cfg(test)]` in e2e/src) cannot, as they would see a
@@ -34,6 +31,7 @@
 
 pub mod archive;
 pub mod certs;
+pub mod fake_tool;
 pub mod files;
 pub mod fixture;
 pub mod kube_api;

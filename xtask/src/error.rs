@@ -8,12 +8,15 @@
 use std::process::ExitStatus;
 
 use e2e::certs::{CertsError, Fix};
-use e2e::cluster::DockerError;
+use e2e::cluster::{ClusterError, DockerError};
 use e2e::config::ConfigError;
 use e2e::kube::KubeError;
+use e2e::lifecycle::UpError;
 use e2e::net::NetError;
 use e2e::pins::{PinsError, UnknownIstioVersion, WriteBackError};
 use e2e::render::{RenderError, WriteError};
+use e2e::runner::RunError;
+use e2e::state::StateError;
 use e2e::tools::ToolsError;
 use e2e::{Error, ErrorKind};
 
@@ -74,6 +77,9 @@ from_library!(
     RenderError,
     WriteError,
     DockerError,
+    RunError,
+    ClusterError,
+    StateError,
     KubeError,
 );
 
@@ -121,21 +127,62 @@ pub fn hint(err: &CliError) -> Option<String> {
     Some(text.to_owned())
 }
 
+/// What to do after an interrupted or failed `up`.
+const INTERRUPTED: &str =
+    "see what is up with `cargo xtask status`; delete it with `cargo xtask down`";
+
 fn library_hint(error: &Error) -> Option<String> {
     match error {
         Error::Tools(e) => tools_hint(e),
         Error::Certs(e) => certs_hint(e),
         Error::Net(e) | Error::Render(RenderError::Network(e)) => net_hint(e),
         Error::Write(e) => write_hint(e),
-        Error::Docker(DockerError::NotInstalled | DockerError::NotRunning { .. }) => {
+        Error::Docker(DockerError::NotInstalled | DockerError::NotRunning { .. })
+        | Error::Cluster(ClusterError::Docker(_)) => {
             Some("the offline suite runs without Docker: cargo xtask test".into())
         }
+        Error::Run(RunError::Cancelled { .. }) => Some(INTERRUPTED.into()),
+        Error::Up(e) => up_hint(e),
+        Error::Run(_)
+        | Error::State(_)
+        | Error::Cluster(
+            ClusterError::Kind { .. }
+            | ClusterError::Run(_)
+            | ClusterError::Inspect { .. }
+            | ClusterError::Network(_),
+        ) => None,
         Error::Kube(e) => kube_hint(e),
         Error::Render(RenderError::Topology(_) | RenderError::MissingInput { .. })
         | Error::Pins(_)
         | Error::UnknownIstioVersion(_)
         | Error::Config(_)
         | Error::Probe(_) => None,
+    }
+}
+
+fn up_hint(e: &UpError) -> Option<String> {
+    match e {
+        UpError::Interrupted { .. } | UpError::Stopped { .. } => Some(INTERRUPTED.into()),
+        UpError::NamesTaken { .. } => Some(
+            "use them as they are with `cargo xtask up --reuse`, or delete them with `kind delete cluster --name <name>`".into(),
+        ),
+        UpError::ConfigChanged { .. } => Some(
+            "`cargo xtask up --recreate` deletes and recreates them; `cargo xtask down` only deletes them".into(),
+        ),
+        UpError::Step { .. } => Some(
+            e.root()
+                .and_then(library_hint)
+                .unwrap_or_else(|| INTERRUPTED.to_owned().replace("see what is up", "what was made is recorded: see it")),
+        ),
+        UpError::NetworkChanged { .. }
+        | UpError::NotBuilt { .. }
+        | UpError::ToolMissing { .. }
+        | UpError::Kubeconfig { .. }
+        | UpError::AddressChanged { .. }
+        | UpError::Task(_)
+        | UpError::NotAllDeleted(_)
+        | UpError::Fs(_)
+        | UpError::State(_) => None,
     }
 }
 

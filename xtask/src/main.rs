@@ -4,12 +4,16 @@
 //! (`error.rs`); every decision lives in the `e2e` library.
 
 mod certs;
+mod down;
 mod error;
+mod live;
 mod matrix;
 mod output;
 mod render;
+mod status;
 mod test;
 mod tools;
+mod up;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -33,7 +37,7 @@ struct Cli {
 
 /// Subcommands whose issue is not done yet: `--help` marks them, and running one exits 2
 /// after checking what it can. Take a name out when its subcommand lands.
-const NOT_BUILT: &[&str] = &["e2e", "up", "status", "diag", "down"];
+const NOT_BUILT: &[&str] = &["e2e", "diag"];
 
 /// The command line as clap parses it, with the [`NOT_BUILT`] subcommands marked.
 fn command() -> clap::Command {
@@ -58,9 +62,9 @@ enum Command {
     /// Write every manifest and values file the setup applies, without a cluster.
     Render(render::RenderArgs),
     /// Create the clusters and install the mesh (`--dry-run` prints the plan).
-    Up(UpArgs),
+    Up(up::UpArgs),
     /// Show what is up, synced and reachable.
-    Status,
+    Status(status::StatusArgs),
     /// Collect a diagnostics bundle from the running mesh.
     Diag(DiagArgs),
     /// Delete what `up` made, nothing else.
@@ -86,22 +90,6 @@ struct E2eArgs {
 }
 
 #[derive(Args)]
-struct UpArgs {
-    /// Print the plan instead of running it.
-    #[arg(long)]
-    dry_run: bool,
-    /// Istio version (a row of versions.toml); default: its `default`.
-    #[arg(long, value_name = "VER")]
-    istio: Option<IstioVersion>,
-    /// Run a patched istiod image, e.g. localhost/pilot:dev.
-    #[arg(long, value_name = "REF")]
-    istiod_image: Option<String>,
-    /// An Istio source checkout to take charts from.
-    #[arg(long, value_name = "DIR")]
-    istio_src: Option<PathBuf>,
-}
-
-#[derive(Args)]
 struct DiagArgs {
     /// Output directory; default: diag/ under the state directory.
     #[arg(long, value_name = "DIR")]
@@ -122,10 +110,10 @@ fn main() -> ExitCode {
         Command::Certs(args) => certs::run(args),
         Command::Render(args) => render::run(args, &pins),
         Command::Matrix => matrix::run(&pins),
-        Command::Up(_) => not_built("up"),
-        Command::Status => not_built("status"),
+        Command::Up(args) => up::run(args, &pins),
+        Command::Status(args) => status::run(args, &pins),
         Command::Diag(_) => not_built("diag"),
-        Command::Down => not_built("down"),
+        Command::Down => down::run(&pins),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -143,7 +131,11 @@ fn not_built(name: &'static str) -> Result<(), CliError> {
 fn e2e_cmd(args: E2eArgs, pins_file: &Path) -> Result<(), CliError> {
     let pins = Pins::load(pins_file)?;
     pins.select(args.istio.as_ref())?;
-    e2e::cluster::docker::check_engine()?;
+    let runner = e2e::runner::Runner::new(
+        e2e::state::Layout::new(e2e::dirs::state_dir()).env_paths(),
+        e2e::runner::Cancel::new(),
+    );
+    live::runtime()?.block_on(e2e::cluster::docker::check_engine(&runner))?;
     not_built("e2e")
 }
 
