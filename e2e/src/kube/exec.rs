@@ -15,14 +15,8 @@ use tokio::io::AsyncReadExt as _;
 
 use super::{Cluster, KubeError};
 
-/// What a command printed, and how it exited.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExecOutput {
-    /// Standard output, decoded as UTF-8 (invalid sequences replaced).
-    pub stdout: String,
-    pub stderr: String,
-    pub exit_code: i32,
-}
+/// What a command printed and how it exited: the value the probes parse, so it is theirs.
+pub use crate::probe::ExecOutput;
 
 /// Runs `argv` in `container` of pod `namespace/pod`. An exit code other than 0 is an
 /// [`ExecOutput`], not an error: the caller decides what it means.
