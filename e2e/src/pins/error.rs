@@ -3,16 +3,19 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::{FILE_NAME, IstioVersion};
+use super::IstioVersion;
 use crate::error::ErrorKind;
 
 /// An Istio version with no row in the pins file.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error(
-    "Istio {asked} has no row in {FILE_NAME}; known versions: {}. Pick one of those, or add a row for {asked}",
+    "Istio {asked} has no row in {}; known versions: {}. Pick one of those, or add a row for {asked}",
+    pins_file.display(),
     display_list(known)
 )]
 pub struct UnknownIstioVersion {
+    /// The pins file that was searched.
+    pub pins_file: PathBuf,
     pub asked: IstioVersion,
     pub known: Vec<IstioVersion>,
 }

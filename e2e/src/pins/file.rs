@@ -242,6 +242,7 @@ impl File {
                 helloworld: self.samples.helloworld,
             },
             istio: rows,
+            path: path.to_owned(),
         })
     }
 }

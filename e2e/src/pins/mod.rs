@@ -11,7 +11,7 @@ mod types;
 mod write_back;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use url::Url;
 
@@ -40,6 +40,8 @@ pub struct Pins {
     samples: SamplePins,
     /// One row per supported Istio version, in the file's order.
     istio: Vec<IstioRow>,
+    /// The file these pins were read from, for messages.
+    path: PathBuf,
 }
 
 /// A kind release and its binaries' checksums.
@@ -129,6 +131,7 @@ impl Pins {
             .iter()
             .find(|row| &row.version == version)
             .ok_or_else(|| UnknownIstioVersion {
+                pins_file: self.path.clone(),
                 asked: version.clone(),
                 known: self.istio.iter().map(|r| r.version.clone()).collect(),
             })
@@ -248,6 +251,17 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "Istio 1.2.3 has no row in versions.toml; known versions: 1.31.1, 1.24.1. Pick one of those, or add a row for 1.2.3"
+        );
+    }
+
+    #[test]
+    fn an_unknown_row_names_the_pins_file_it_was_looked_for_in() {
+        let pins = Pins::parse(FIXTURE, Path::new("/tmp/trial/pins.toml")).unwrap();
+        let err = pins.select(Some(&version("1.2.3"))).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("has no row in /tmp/trial/pins.toml;"),
+            "{err}"
         );
     }
 
